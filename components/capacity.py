@@ -1,0 +1,206 @@
+"""The blueprint's capacity formula as pure functions, and a command that prints the plan.
+
+Seed, "容量规划": app resources = apps x replicas per app x cpu/memory per app, plus 20 % headroom
+for business growth and failover drift. What a node can give is its capacity minus the kubelet's
+system-reserved and kube-reserved, minus the hard eviction threshold for memory (the kubelet
+evicts before that memory is used, see
+https://kubernetes.io/docs/tasks/administer-cluster/reserve-compute-resources/#node-allocatable).
+
+    python -m components.capacity Pulumi.prod.yaml
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+from components.quantity import mebibytes, millicores
+from components.spec import (
+    KUBERNETES_ROLES,
+    Kubelet,
+    Limits,
+    NodePool,
+    SpecError,
+    StackSpec,
+    Workload,
+    load_stack_file,
+)
+
+HEADROOM = Fraction(6, 5)
+"""+20 % (the blueprint's 预留冗余), kept exact so the plan never rounds a node away."""
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What workloads ask of a pool, headroom included for CPU and memory."""
+
+    cpu_millicores: int
+    memory_mib: int
+    pods: int
+    containers: int
+
+
+@dataclass(frozen=True)
+class Allocatable:
+    """What one node gives to pods."""
+
+    cpu_millicores: int
+    memory_mib: int
+    pods: int
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """Required against configured nodes for one pool, with the dimension that decides."""
+
+    pool: str
+    demand: Demand
+    allocatable: Allocatable
+    required_nodes: int
+    configured_nodes: int
+    bound_by: str
+    """cpu, memory or pods: the dimension needing the most nodes."""
+
+    @property
+    def sufficient(self) -> bool:
+        return self.configured_nodes >= self.required_nodes
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    pools: tuple[PoolPlan, ...]
+    total_pods: int
+    total_containers: int
+    total_nodes: int
+    limits: Limits
+
+    @property
+    def sufficient(self) -> bool:
+        return all(p.sufficient for p in self.pools)
+
+    def to_output(self) -> dict:
+        """Plain data for a stack output (snake_case keys, like the attributes)."""
+        return {
+            "pools": [asdict(p) | {"sufficient": p.sufficient} for p in self.pools],
+            "total_pods": self.total_pods,
+            "total_containers": self.total_containers,
+            "total_nodes": self.total_nodes,
+            "limits": self.limits.model_dump(),
+            "sufficient": self.sufficient,
+        }
+
+
+def with_headroom(value: int) -> int:
+    """``value`` plus 20 %, rounded up to a whole unit."""
+    return math.ceil(value * HEADROOM)
+
+
+def demand(workloads: list[Workload] | tuple[Workload, ...]) -> Demand:
+    """Σ apps x replicas x request, then +20 % on CPU and memory (pods are counted as they are)."""
+    cpu = sum(w.apps * w.replicas * millicores(w.cpu) for w in workloads)
+    memory = sum(w.apps * w.replicas * mebibytes(w.memory) for w in workloads)
+    pods = sum(w.apps * w.replicas for w in workloads)
+    containers = sum(w.apps * w.replicas * w.containers for w in workloads)
+    return Demand(with_headroom(cpu), with_headroom(memory), pods, containers)
+
+
+def allocatable(pool: NodePool, kubelet: Kubelet) -> Allocatable:
+    """Node capacity minus system-reserved, kube-reserved and the memory eviction threshold."""
+    cpu = pool.vcpu * 1000 - millicores(kubelet.system_reserved.cpu) - millicores(kubelet.kube_reserved.cpu)
+    memory = (
+        pool.ram_gib * 1024
+        - mebibytes(kubelet.system_reserved.memory)
+        - mebibytes(kubelet.kube_reserved.memory)
+        - mebibytes(kubelet.eviction_hard.get("memory.available", "0"))
+    )
+    return Allocatable(max(cpu, 0), max(memory, 0), kubelet.max_pods)
+
+
+def required_nodes(need: Demand, per_node: Allocatable) -> tuple[int, str]:
+    """The most nodes any dimension needs, and which dimension that is."""
+    by_dimension = {
+        "cpu": _ceil_div(need.cpu_millicores, per_node.cpu_millicores),
+        "memory": _ceil_div(need.memory_mib, per_node.memory_mib),
+        "pods": _ceil_div(need.pods, per_node.pods),
+    }
+    bound_by = max(by_dimension, key=lambda k: by_dimension[k])
+    return by_dimension[bound_by], bound_by
+
+
+def _ceil_div(need: int, per_node: int) -> int:
+    if need == 0:
+        return 0
+    if per_node <= 0:
+        # A node that gives nothing can never hold the demand; report it as unbounded.
+        return sys.maxsize
+    return -(-need // per_node)
+
+
+def plan(spec: StackSpec) -> CapacityPlan:
+    """The capacity plan of every pool that has workloads."""
+    by_pool: dict[str, list[Workload]] = {}
+    for workload in spec.workloads:
+        by_pool.setdefault(workload.pool, []).append(workload)
+    pools = []
+    for name, workloads in by_pool.items():
+        pool = spec.node_pools[name]
+        need = demand(workloads)
+        per_node = allocatable(pool, spec.kubelet)
+        nodes, bound_by = required_nodes(need, per_node)
+        pools.append(PoolPlan(name, need, per_node, nodes, pool.count, bound_by))
+    total = demand(spec.workloads)
+    return CapacityPlan(
+        tuple(pools), total.pods, total.containers, spec.count(*KUBERNETES_ROLES), spec.kubernetes.limits
+    )
+
+
+def format_plan(spec: StackSpec, result: CapacityPlan) -> str:
+    """A readable table of the plan."""
+    lines = [
+        f"Capacity plan for the {spec.environment.value} stack (demand includes +20 % headroom on CPU and memory)",
+        "",
+        f"{'pool':<10} {'flavor':<20} {'cpu need':>10} {'mem need':>11} {'pods':>6} "
+        f"{'alloc/node':>19} {'need':>5} {'have':>5}  status",
+    ]
+    for p in result.pools:
+        pool = spec.node_pools[p.pool]
+        alloc = f"{p.allocatable.cpu_millicores}m/{p.allocatable.memory_mib}Mi"
+        status = "ok" if p.sufficient else f"SHORT by {p.required_nodes - p.configured_nodes}"
+        lines.append(
+            f"{p.pool:<10} {pool.flavor:<20} {p.demand.cpu_millicores:>9}m {p.demand.memory_mib:>9}Mi "
+            f"{p.demand.pods:>6} {alloc:>19} {p.required_nodes:>5} {p.configured_nodes:>5}  "
+            f"{status} (bound by {p.bound_by}; {pool.vcpu}C/{pool.ram_gib}G nodes)"
+        )
+    limits = result.limits
+    lines += [
+        "",
+        f"cluster nodes {result.total_nodes:>7} / {limits.max_nodes}",
+        f"pods          {result.total_pods:>7} / {limits.max_pods}",
+        f"containers    {result.total_containers:>7} / {limits.max_containers}",
+        "",
+        "plan: " + ("sufficient" if result.sufficient else "INSUFFICIENT: add nodes to the pools marked SHORT"),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m components.capacity Pulumi.<stack>.yaml", file=sys.stderr)
+        return 2
+    try:
+        spec = load_stack_file(argv[0])
+    except FileNotFoundError:
+        print(f"error: no stack file {argv[0]}", file=sys.stderr)
+        return 2
+    except SpecError as error:
+        print(f"error: {argv[0]} is not a valid stack config:\n{error}", file=sys.stderr)
+        return 1
+    result = plan(spec)
+    print(format_plan(spec, result))
+    return 0 if result.sufficient else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,52 @@
+"""Platform: the whole container platform, wiring the blueprint's layers in order.
+
+IaaS -> API endpoint -> etcd -> kubeadm -> CNI -> add-ons. Each layer is its own component in
+its own module; this one only passes one layer's outputs to the next. Layers land issue by issue;
+until a layer exists, the Platform registers the capacity plan and what is there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.capacity import plan
+from components.spec import SpecError, StackSpec, parse
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    spec: StackSpec
+    """The validated stack config (see components/spec.py)."""
+
+
+class Platform(pulumi.ComponentResource):
+    """All layers of one environment's platform."""
+
+    capacity_plan: pulumi.Output[dict]
+    """The blueprint's capacity plan for this stack (components/capacity.py)."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8splatform:index:Platform", name, None, opts)
+        spec = args.spec
+        self.capacity_plan = pulumi.Output.from_input(plan(spec).to_output())
+        self.register_outputs({"capacity_plan": self.capacity_plan})
+
+
+def load_spec() -> StackSpec:
+    """The stack config as the engine hands it to the program, validated.
+
+    A broken rule ends the program with pulumi.RunError: the CLI prints the message alone
+    (no traceback) and nothing has been registered yet.
+    """
+    from pulumi.runtime import config as runtime_config
+
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    try:
+        return parse(config)
+    except SpecError as error:
+        count = len(error.violations)
+        raise pulumi.RunError(
+            f"stack config rejected ({count} problem{'s' if count > 1 else ''}), nothing was changed:\n{error}"
+        ) from None

@@ -1,0 +1,274 @@
+"""Cross-field rules of the stack config, checked before any resource is registered.
+
+Each rule is a small function ``(spec) -> [(config key path, what is wrong)]`` listed in RULES, so a
+new rule is one function and one line. Paths use ``pulumi config set --path`` syntax.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+
+from components.quantity import mebibytes, millicores
+from components.sizing import Environment, sizing_row
+from components.spec import (
+    KUBERNETES_ROLES,
+    ROLE_SIZING,
+    CniPlugin,
+    Encapsulation,
+    EtcdTopology,
+    Role,
+    StackSpec,
+    config_path,
+)
+
+Violation = tuple[str, str]
+
+
+def _etcd(spec: StackSpec) -> Iterator[Violation]:
+    etcd = spec.etcd
+    if etcd.members % 2 == 0:
+        yield config_path(("etcd", "members")), (f"etcd needs an odd member count to keep quorum, got {etcd.members}")
+    if spec.environment != Environment.LAB:
+        if etcd.members not in (3, 5):
+            yield (
+                config_path(("etcd", "members")),
+                (f"outside lab etcd runs 3 or 5 members (blueprint HA section), got {etcd.members}"),
+            )
+        if etcd.topology != EtcdTopology.EXTERNAL:
+            yield config_path(("etcd", "topology")), "outside lab etcd must be external (dedicated etcd pool)"
+    etcd_pools = spec.pools(Role.ETCD)
+    if etcd.topology == EtcdTopology.EXTERNAL:
+        if len(etcd_pools) != 1:
+            yield config_path(("nodePools",)), "external etcd needs exactly one pool with role etcd"
+        elif etcd_pools[0][1].count != etcd.members:
+            name = etcd_pools[0][0]
+            yield (
+                config_path(("nodePools", name, "count")),
+                (f"etcd pool has {etcd_pools[0][1].count} machines but etcd.members is {etcd.members}"),
+            )
+    else:
+        if etcd_pools:
+            yield config_path(("nodePools", etcd_pools[0][0])), "stacked etcd runs on the masters; remove the etcd pool"
+        if spec.count(Role.MASTER) != etcd.members:
+            yield (
+                config_path(("etcd", "members")),
+                (f"stacked etcd has one member per master: {spec.count(Role.MASTER)} masters, {etcd.members} members"),
+            )
+
+
+def _masters(spec: StackSpec) -> Iterator[Violation]:
+    masters = spec.pools(Role.MASTER)
+    if len(masters) != 1:
+        yield config_path(("nodePools",)), f"exactly one pool with role master is required, found {len(masters)}"
+    elif spec.environment != Environment.LAB and masters[0][1].count < 2:
+        yield (
+            config_path(("nodePools", masters[0][0], "count")),
+            ("outside lab at least 2 masters are required behind the API endpoint (blueprint HA section)"),
+        )
+    for role in (Role.LB, Role.BASTION):
+        if len(spec.pools(role)) > 1:
+            yield config_path(("nodePools",)), f"at most one pool with role {role.value} is allowed"
+
+
+def _api_endpoint(spec: StackSpec) -> Iterator[Violation]:
+    lbs = spec.pools(Role.LB)
+    if spec.api_endpoint.value == "haproxy-keepalived":
+        needed = 1 if spec.environment == Environment.LAB else 2
+        if not lbs or lbs[0][1].count < needed:
+            path = ("nodePools", lbs[0][0], "count") if lbs else ("nodePools",)
+            yield (
+                config_path(path),
+                (f"apiEndpoint haproxy-keepalived needs a pool with role lb of at least {needed} machines"),
+            )
+    elif lbs:
+        yield config_path(("nodePools", lbs[0][0])), "apiEndpoint octavia uses no lb machines; remove the lb pool"
+
+
+def _cidrs(spec: StackSpec) -> Iterator[Violation]:
+    net = spec.network
+    named = [("nodeCidr", net.node_cidr), ("podCidr", net.pod_cidr), ("serviceCidr", net.service_cidr)]
+    for i, (name_a, a) in enumerate(named):
+        for name_b, b in named[i + 1 :]:
+            if a.overlaps(b):
+                yield config_path(("network", name_b)), f"{b} overlaps network.{name_a} {a}"
+
+
+def _addresses(spec: StackSpec) -> Iterator[Violation]:
+    net = spec.network
+    pool = net.allocation_pool
+    for key, address in (("start", pool.start), ("end", pool.end)):
+        if address not in net.node_cidr:
+            yield config_path(("network", "allocationPool", key)), f"{address} is outside nodeCidr {net.node_cidr}"
+    if pool.start > pool.end:
+        yield config_path(("network", "allocationPool")), "start comes after end"
+    if net.api_vip not in net.node_cidr:
+        yield config_path(("network", "apiVip")), f"{net.api_vip} is outside nodeCidr {net.node_cidr}"
+    elif pool.start <= net.api_vip <= pool.end:
+        yield (
+            config_path(("network", "apiVip")),
+            (f"{net.api_vip} is inside the allocation pool {pool.start}-{pool.end}; DHCP could hand it to a machine"),
+        )
+    if net.api_vip in (net.node_cidr.network_address, net.node_cidr.broadcast_address):
+        yield config_path(("network", "apiVip")), "the VIP cannot be the subnet's network or broadcast address"
+    usable = int(pool.end) - int(pool.start) + 1 if pool.start <= pool.end else 0
+    machines = spec.count()
+    if machines > usable:
+        yield (
+            config_path(("network", "allocationPool")),
+            (f"{usable} addresses in the allocation pool for {machines} machines"),
+        )
+
+
+def _pod_network(spec: StackSpec) -> Iterator[Violation]:
+    net = spec.network
+    prefix = net.pod_cidr_node_prefix
+    if prefix <= net.pod_cidr.prefixlen:
+        yield (
+            config_path(("network", "podCidrNodePrefix")),
+            (f"/{prefix} per node must be smaller than podCidr {net.pod_cidr}"),
+        )
+        return
+    ranges = 2 ** (prefix - net.pod_cidr.prefixlen)
+    nodes = spec.count(*KUBERNETES_ROLES)
+    if nodes > ranges:
+        yield (
+            config_path(("network", "podCidr")),
+            (f"{net.pod_cidr} holds {ranges} node ranges of /{prefix}, but the cluster has {nodes} nodes"),
+        )
+    per_node = 2 ** (32 - prefix) - 2
+    max_pods = spec.kubelet.max_pods
+    if max_pods > per_node:
+        yield (
+            config_path(("kubelet", "maxPods")),
+            (f"{max_pods} pods do not fit a /{prefix} node range ({per_node} addresses)"),
+        )
+    limit = spec.kubernetes.limits.max_pods_per_node
+    if max_pods > limit:
+        yield (
+            config_path(("kubelet", "maxPods")),
+            (f"{max_pods} exceeds the pods-per-node limit {limit} (kubernetes.limits.maxPodsPerNode)"),
+        )
+
+
+def _scale(spec: StackSpec) -> Iterator[Violation]:
+    limit = spec.kubernetes.limits.max_nodes
+    for name, pool in spec.pools(*KUBERNETES_ROLES):
+        if pool.count > limit:
+            yield (
+                config_path(("nodePools", name, "count")),
+                (f"{pool.count} nodes exceed the Kubernetes limit of {limit} nodes per cluster"),
+            )
+    total = spec.count(*KUBERNETES_ROLES)
+    if total > limit and all(p.count <= limit for _, p in spec.pools(*KUBERNETES_ROLES)):
+        yield config_path(("nodePools",)), f"{total} nodes in all exceed the Kubernetes limit of {limit}"
+
+
+def _sizing(spec: StackSpec) -> Iterator[Violation]:
+    for name, pool in spec.pools():
+        kind = ROLE_SIZING[pool.role]
+        if kind is None:
+            continue
+        row = sizing_row(spec.environment, kind)
+        for field, have, need in (
+            ("vcpu", pool.vcpu, row.vcpu),
+            ("ramGib", pool.ram_gib, row.ram_gib),
+            ("diskGib", pool.disk_gib, row.disk_gib),
+        ):
+            if have < need:
+                yield (
+                    config_path(("nodePools", name, field)),
+                    (f"{have} is below the sizing table's {need} for {row.source}"),
+                )
+
+
+def _ssd(spec: StackSpec) -> Iterator[Violation]:
+    ssd = spec.storage.ssd_volume_type
+    for name, pool in spec.pools(Role.MASTER, Role.ETCD):
+        if pool.volume_type != ssd:
+            yield (
+                config_path(("nodePools", name, "volumeType")),
+                (f"{pool.role.value} machines keep etcd data and must use the SSD volume type {ssd!r}"),
+            )
+        for i, volume in enumerate(pool.data_volumes):
+            if volume.volume_type != ssd:
+                yield (
+                    config_path(("nodePools", name, "dataVolumes", i, "volumeType")),
+                    (f"{pool.role.value} data volumes must use the SSD volume type {ssd!r}"),
+                )
+
+
+def _cni(spec: StackSpec) -> Iterator[Violation]:
+    if spec.cni.plugin == CniPlugin.FLANNEL and spec.cni.encapsulation != Encapsulation.VXLAN:
+        yield config_path(("cni", "encapsulation")), "flannel supports only vxlan encapsulation here"
+
+
+def _workloads(spec: StackSpec) -> Iterator[Violation]:
+    hosts = {n: p for n, p in spec.pools(*KUBERNETES_ROLES)}
+    limits = spec.kubernetes.limits
+    for i, workload in enumerate(spec.workloads):
+        pool = hosts.get(workload.pool)
+        if pool is None:
+            yield (
+                config_path(("workloads", i, "pool")),
+                (f"{workload.pool!r} is not a pool whose machines join Kubernetes ({', '.join(hosts) or 'none'})"),
+            )
+            continue
+        reserved_cpu = millicores(spec.kubelet.system_reserved.cpu) + millicores(spec.kubelet.kube_reserved.cpu)
+        if millicores(workload.cpu) > pool.vcpu * 1000 - reserved_cpu:
+            yield config_path(("workloads", i, "cpu")), f"one pod asks more CPU than a {workload.pool} node can give"
+        reserved_mem = (
+            mebibytes(spec.kubelet.system_reserved.memory)
+            + mebibytes(spec.kubelet.kube_reserved.memory)
+            + mebibytes(spec.kubelet.eviction_hard.get("memory.available", "0"))
+        )
+        if mebibytes(workload.memory) > pool.ram_gib * 1024 - reserved_mem:
+            yield (
+                config_path(("workloads", i, "memory")),
+                (f"one pod asks more memory than a {workload.pool} node can give"),
+            )
+    pods = sum(w.apps * w.replicas for w in spec.workloads)
+    containers = sum(w.apps * w.replicas * w.containers for w in spec.workloads)
+    if pods > limits.max_pods:
+        yield config_path(("workloads",)), f"{pods} pods exceed the Kubernetes limit of {limits.max_pods}"
+    if containers > limits.max_containers:
+        yield (
+            config_path(("workloads",)),
+            (f"{containers} containers exceed the Kubernetes limit of {limits.max_containers}"),
+        )
+
+
+def _access(spec: StackSpec) -> Iterator[Violation]:
+    net = spec.network
+    anywhere = ipaddress.IPv4Network("0.0.0.0/0")
+    if anywhere in net.admin_cidrs:
+        yield config_path(("network", "adminCidrs")), "SSH and the API must not be open to 0.0.0.0/0"
+    if net.ingress_floating_ip and not spec.pools(Role.INGRESS):
+        yield config_path(("network", "ingressFloatingIp")), "needs a pool with role ingress"
+    if (net.api_floating_ip or net.ingress_floating_ip) and not net.external_network_id:
+        yield config_path(("network", "externalNetworkId")), "floating IPs need the external network"
+    if bool(net.existing_network_id) != bool(net.existing_subnet_id):
+        yield config_path(("network", "existingSubnetId")), "set existingNetworkId and existingSubnetId together"
+    if not net.existing_network_id and not net.external_network_id:
+        yield config_path(("network", "externalNetworkId")), "a new network's router needs the external network"
+
+
+RULES: tuple[Callable[[StackSpec], Iterator[Violation]], ...] = (
+    _etcd,
+    _masters,
+    _api_endpoint,
+    _cidrs,
+    _addresses,
+    _pod_network,
+    _scale,
+    _sizing,
+    _ssd,
+    _cni,
+    _workloads,
+    _access,
+)
+
+
+def check(spec: StackSpec) -> list[Violation]:
+    """Every violation of every rule, in rule order."""
+    return [violation for rule in RULES for violation in rule(spec)]

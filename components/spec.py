@@ -1,0 +1,429 @@
+"""The whole stack configuration as one typed, validated model.
+
+Every key of the ``k8s-platform`` config namespace is parsed here (unknown keys are rejected) and
+the cross-field rules in ``components/rules.py`` run before the program registers any resource.
+Field names are camelCase in the stack files (Pulumi's convention) and snake_case in Python.
+A default is declared once, on its field; the blueprint's numbers are the defaults.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from components.sizing import Environment, NodeKind
+
+NAMESPACE = "k8s-platform"
+"""The Pulumi project name, and so the namespace of every config key the program reads."""
+
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")
+_DURATION = re.compile(r"^([0-9]+(ns|us|ms|s|m|h))+$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|m|k|M|G|T)?$")]
+Duration = Annotated[str, Field(pattern=_DURATION.pattern)]
+Cidr = ipaddress.IPv4Network
+Address = ipaddress.IPv4Address
+
+
+class Role(StrEnum):
+    """What a pool's machines do; decides security groups, sizing row and bootstrap step."""
+
+    MASTER = "master"
+    ETCD = "etcd"
+    WORKER = "worker"
+    INGRESS = "ingress"
+    STORAGE = "storage"
+    LB = "lb"
+    BASTION = "bastion"
+
+
+ROLE_SIZING: dict[Role, NodeKind | None] = {
+    # Dedicated etcd members keep the cluster's data like masters do, so they get the master row.
+    Role.MASTER: NodeKind.MASTER,
+    Role.ETCD: NodeKind.MASTER,
+    Role.WORKER: NodeKind.NODE,
+    Role.INGRESS: NodeKind.NODE,
+    Role.STORAGE: NodeKind.NODE,
+    # Load balancers and the bastion run no pods; the blueprint does not size them.
+    Role.LB: None,
+    Role.BASTION: None,
+}
+KUBERNETES_ROLES = frozenset({Role.MASTER, Role.WORKER, Role.INGRESS, Role.STORAGE})
+"""Roles whose machines join the Kubernetes cluster as nodes."""
+
+
+class TaintEffect(StrEnum):
+    NO_SCHEDULE = "NoSchedule"
+    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+    NO_EXECUTE = "NoExecute"
+
+
+class Taint(_Model):
+    key: str
+    """Taint key, a Kubernetes label-style key (e.g. ``nvidia.com/gpu``)."""
+    value: str = ""
+    """Taint value; may be empty."""
+    effect: TaintEffect
+    """NoSchedule, PreferNoSchedule or NoExecute."""
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not _LABEL_KEY.match(v):
+            raise ValueError(f"{v!r} is not a valid taint key (prefix/name, name <= 63 chars)")
+        return v
+
+
+class DataVolume(_Model):
+    name: str
+    """Short name, part of the volume's resource name (e.g. ``osd0``, ``etcd-data``)."""
+    size_gib: int = Field(gt=0)
+    """Size in GiB."""
+    volume_type: str
+    """Cinder volume type name."""
+
+
+class AntiAffinity(StrEnum):
+    SOFT = "soft-anti-affinity"
+    HARD = "anti-affinity"
+
+
+class NodePool(_Model):
+    role: Role
+    """What the pool's machines do: master, etcd, worker, ingress, storage, lb or bastion."""
+    count: int = Field(ge=0)
+    """Number of machines."""
+    flavor: str
+    """Nova flavor name. Its size is declared below because a preview may not look it up."""
+    image: str
+    """Glance image name or ID the boot volume is created from."""
+    vcpu: int = Field(gt=0)
+    """vCPUs of the flavor (checked against the blueprint's sizing table)."""
+    ram_gib: int = Field(gt=0)
+    """RAM of the flavor in GiB (checked against the sizing table)."""
+    disk_gib: int = Field(gt=0)
+    """Boot volume size in GiB (checked against the sizing table)."""
+    volume_type: str
+    """Cinder volume type of the boot volume; masters and etcd must use the SSD type."""
+    anti_affinity: AntiAffinity = AntiAffinity.SOFT
+    """Nova server-group policy spreading members across hypervisors."""
+    labels: dict[str, str] = {}
+    """Kubernetes node labels applied at join time."""
+    taints: tuple[Taint, ...] = ()
+    """Kubernetes node taints applied at join time."""
+    data_volumes: tuple[DataVolume, ...] = ()
+    """Extra volumes per machine (Ceph OSD disks, etcd data); always protected."""
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not _LABEL_KEY.match(key):
+                raise ValueError(f"label key {key!r} is not a valid Kubernetes label key")
+            if not _LABEL_VALUE.match(value):
+                raise ValueError(f"label value {value!r} of {key!r} is not a valid label value")
+        return v
+
+
+class AllocationPool(_Model):
+    start: Address
+    """First address Neutron may hand out by DHCP."""
+    end: Address
+    """Last address Neutron may hand out by DHCP."""
+
+
+class Network(_Model):
+    node_cidr: Cidr
+    """Subnet of the machines (e.g. 10.20.0.0/22)."""
+    allocation_pool: AllocationPool
+    """DHCP range inside nodeCidr; addresses outside it stay free for VIPs."""
+    api_vip: Address
+    """Virtual IP of the API endpoint; inside nodeCidr, outside the allocation pool."""
+    pod_cidr: Cidr
+    """Cluster pod network (kubeadm ``podSubnet``)."""
+    pod_cidr_node_prefix: int = Field(default=24, ge=16, le=28)
+    """Prefix length of each node's pod range (controller-manager ``--node-cidr-mask-size``)."""
+    service_cidr: Cidr
+    """Cluster service network (kubeadm ``serviceSubnet``)."""
+    dns_servers: tuple[Address, ...] = ()
+    """Resolvers handed to the machines by DHCP."""
+    external_network_id: str | None = None
+    """Neutron external network for the router gateway and floating IPs."""
+    existing_network_id: str | None = None
+    """Use this pre-provisioned network instead of creating one."""
+    existing_subnet_id: str | None = None
+    """Use this pre-provisioned subnet instead of creating one (with existingNetworkId)."""
+    admin_cidrs: tuple[Cidr, ...] = ()
+    """Where administrators reach SSH and the API (6443) from."""
+    public_ingress_cidrs: tuple[Cidr, ...] = ()
+    """Where clients reach the ingress controllers on 80/443 from."""
+    node_port_cidrs: tuple[Cidr, ...] = ()
+    """Where NodePorts (30000-32767) may be reached from; empty closes them."""
+    api_floating_ip: bool = False
+    """Attach a floating IP to the API endpoint."""
+    ingress_floating_ip: bool = False
+    """Attach floating IPs to the ingress nodes."""
+
+
+class ResourceList(_Model):
+    cpu: Quantity
+    """CPU, Kubernetes quantity (200m = 0.2 core)."""
+    memory: Quantity
+    """Memory, Kubernetes quantity (250Mi)."""
+
+
+EvictionSignal = Annotated[
+    str,
+    Field(
+        pattern=r"^(memory|nodefs|imagefs|pid)\.available$|^(nodefs|imagefs)\.inodesFree$",
+        description="kubelet eviction signal",
+    ),
+]
+
+
+class Kubelet(_Model):
+    """The blueprint's kubelet reservations; the defaults are its exact flags."""
+
+    system_reserved: ResourceList = ResourceList(cpu="200m", memory="250Mi")
+    """--system-reserved."""
+    kube_reserved: ResourceList = ResourceList(cpu="200m", memory="250Mi")
+    """--kube-reserved."""
+    eviction_hard: dict[EvictionSignal, Quantity] = {
+        "memory.available": "1Gi",
+        "nodefs.available": "1Gi",
+        "imagefs.available": "1Gi",
+    }
+    """--eviction-hard thresholds (absolute quantities)."""
+    eviction_minimum_reclaim: dict[EvictionSignal, Quantity] = {
+        "memory.available": "500Mi",
+        "nodefs.available": "500Mi",
+        "imagefs.available": "1Gi",
+    }
+    """--eviction-minimum-reclaim."""
+    node_status_update_frequency: Duration = "10s"
+    """--node-status-update-frequency."""
+    eviction_pressure_transition_period: Duration = "180s"
+    """--eviction-pressure-transition-period."""
+    max_pods: int = Field(default=100, ge=1)
+    """--max-pods; must fit the per-node pod prefix and the limit below."""
+
+
+class Limits(_Model):
+    """Kubernetes scalability limits the blueprint quotes (v1.18); checked by spec and policies."""
+
+    max_nodes: int = 5000
+    max_pods: int = 150000
+    max_containers: int = 300000
+    max_pods_per_node: int = 100
+    """The blueprint says 100 (upstream today says 110)."""
+
+
+class Kubernetes(_Model):
+    event_ttl: Duration = "1h"
+    """kube-apiserver --event-ttl (the blueprint: default 1h)."""
+    limits: Limits = Limits()
+
+
+class EtcdTopology(StrEnum):
+    STACKED = "stacked"
+    EXTERNAL = "external"
+
+
+class S3Target(_Model):
+    endpoint: str
+    """S3-compatible endpoint URL (e.g. Ceph RGW)."""
+    bucket: str
+    retention_days: int = Field(default=30, gt=0)
+
+
+class EtcdBackup(_Model):
+    schedule: str = "*-*-* 00/6:00:00"
+    """systemd OnCalendar expression of the snapshot timer (default every 6 hours)."""
+    keep: int = Field(default=8, gt=0)
+    """Snapshots kept on each member's disk."""
+    s3: S3Target | None = None
+    """Upload each snapshot here when set."""
+
+
+class Etcd(_Model):
+    topology: EtcdTopology
+    """stacked (on the masters; lab only) or external (dedicated etcd pool)."""
+    members: int = Field(ge=1)
+    """Member count: 3 or 5 outside lab (the blueprint's recommendation), always odd."""
+    backup: EtcdBackup = EtcdBackup()
+
+
+class CniPlugin(StrEnum):
+    CALICO = "calico"
+    FLANNEL = "flannel"
+
+
+class Encapsulation(StrEnum):
+    IPIP = "ipip"
+    VXLAN = "vxlan"
+
+
+class Cni(_Model):
+    plugin: CniPlugin = CniPlugin.CALICO
+    encapsulation: Encapsulation = Encapsulation.IPIP
+    """Calico: ipip or vxlan; Flannel: vxlan only."""
+
+
+class ApiEndpointKind(StrEnum):
+    HAPROXY_KEEPALIVED = "haproxy-keepalived"
+    OCTAVIA = "octavia"
+
+
+class LoggingPipeline(StrEnum):
+    DIRECT = "direct"
+    KAFKA = "kafka"
+
+
+class Storage(_Model):
+    ssd_volume_type: str
+    """Cinder volume type backed by SSDs; required for masters and etcd."""
+
+
+class Workload(_Model):
+    name: str
+    apps: int = Field(default=1, ge=1)
+    """Number of applications with this shape."""
+    replicas: int = Field(ge=1)
+    """Replicas per application."""
+    containers: int = Field(default=1, ge=1)
+    """Containers per pod."""
+    cpu: Quantity
+    """CPU request per pod."""
+    memory: Quantity
+    """Memory request per pod."""
+    pool: str = "worker"
+    """Node pool the pods run on."""
+
+
+class StackSpec(_Model):
+    environment: Environment
+    """lab, test or prod: the row of the sizing table this stack follows."""
+    network: Network
+    storage: Storage
+    node_pools: dict[str, NodePool]
+    """Pools by name; the name is part of every resource name of the pool."""
+    kubelet: Kubelet = Kubelet()
+    kubernetes: Kubernetes = Kubernetes()
+    etcd: Etcd
+    cni: Cni = Cni()
+    api_endpoint: ApiEndpointKind = ApiEndpointKind.HAPROXY_KEEPALIVED
+    logging: LoggingPipeline = LoggingPipeline.KAFKA
+    workloads: tuple[Workload, ...] = ()
+    """Inventory for the capacity plan: apps x replicas x requests."""
+
+    @field_validator("node_pools")
+    @classmethod
+    def _pool_names(cls, v: dict[str, NodePool]) -> dict[str, NodePool]:
+        for name in v:
+            if not _DNS_LABEL.match(name):
+                raise ValueError(f"pool name {name!r} must be a DNS label (a-z, 0-9, '-'), <= 32 chars")
+        return v
+
+    def pools(self, *roles: Role) -> list[tuple[str, NodePool]]:
+        """Pools with one of ``roles`` (all pools when none given), in declaration order."""
+        return [(n, p) for n, p in self.node_pools.items() if not roles or p.role in roles]
+
+    def count(self, *roles: Role) -> int:
+        """Machines in pools with one of ``roles``."""
+        return sum(p.count for _, p in self.pools(*roles))
+
+
+# --------------------------------------------------------------------------- loading and errors
+
+
+class SpecError(Exception):
+    """The stack config broke one or more rules; ``str()`` is one line per violation."""
+
+    def __init__(self, violations: list[tuple[str, str]]):
+        self.violations = violations
+        super().__init__("\n".join(f"{path}: {rule}" for path, rule in violations))
+
+
+def config_path(loc: tuple[Any, ...]) -> str:
+    """``("network", "podCidr")`` -> ``k8s-platform:network.podCidr`` (the ``--path`` form)."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return f"{NAMESPACE}:{text}"
+
+
+def _pydantic_violations(error: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if p not in ("function-after",))
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (not part of the config schema; check the spelling)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        out.append((config_path(loc), message))
+    return out
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured config values to the program as JSON text."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def parse(config: dict[str, Any]) -> StackSpec:
+    """Validate a ``{"k8s-platform:key": value}`` map (other namespaces ignored).
+
+    Raises SpecError naming each offending key path and the rule it broke.
+    """
+    from components.rules import check  # rules import this module's types
+
+    prefix = NAMESPACE + ":"
+    data = {k[len(prefix) :]: _decode(v) for k, v in config.items() if k.startswith(prefix)}
+    try:
+        spec = StackSpec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(_pydantic_violations(error)) from None
+    violations = check(spec)
+    if violations:
+        raise SpecError(violations)
+    return spec
+
+
+def read_stack_file(path: str | Path) -> dict[str, Any]:
+    """The ``config:`` map of a ``Pulumi.<stack>.yaml`` file."""
+    document = yaml.safe_load(Path(path).read_text()) or {}
+    return document.get("config") or {}
+
+
+def load_stack_file(path: str | Path) -> StackSpec:
+    """Parse and validate a stack file, as the program does with the engine's config."""
+    return parse(read_stack_file(path))

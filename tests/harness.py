@@ -1,0 +1,166 @@
+"""Run the real ``__main__.py`` under Pulumi mocks and record every registration.
+
+One harness for every component test: ``run_program("prod")`` returns each resource with its
+type, name, parent, inputs (secret values marked), protect flag and dependencies, plus the stack
+outputs. Overrides let a test change a stack file's config without writing a file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.spec import NAMESPACE, read_stack_file
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ("lab", "test", "prod")
+
+
+class Secret:
+    """Marks an input the program registered as a secret; ``.value`` holds the plaintext."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return Secret(_unwrap(value.get("value")))
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    custom: bool
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        return next(r for r in self.resources if r.name == name)
+
+    def type_counts(self) -> Counter:
+        """Resource type -> count, over everything the program registered (the Stack excluded)."""
+        return Counter(r.type for r in self.resources)
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Echo inputs back as state; IDs are the resource names."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        # The program must not look anything up during a preview (issue: no invokes).
+        raise AssertionError(f"the program called {args.token}; pass names/IDs from config instead")
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: _Mocks, run: ProgramRun):
+        super().__init__(mocks)
+        self.run = run
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = rpc.deserialize_properties(request.object, keep_internal=True)
+            self.run.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    inputs=_unwrap(raw),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    dependencies=list(request.dependencies),
+                    custom=bool(request.custom),
+                )
+            )
+        return response
+
+
+def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stack file's config map with ``{"network.podCidr": value}``-style overrides applied.
+
+    An override value of ``None`` deletes the key.
+    """
+    config = copy.deepcopy(read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
+    for path, value in (overrides or {}).items():
+        top, *rest = path.split(".")
+        key = f"{NAMESPACE}:{top}"
+        if not rest:
+            if value is None:
+                config.pop(key, None)
+            else:
+                config[key] = value
+            continue
+        node = config.setdefault(key, {})
+        for part in rest[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        last = rest[-1]
+        if isinstance(node, list):
+            node[int(last)] = value
+        elif value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return config
+
+
+def run_program(stack: str, overrides: dict[str, Any] | None = None, preview: bool = True) -> ProgramRun:
+    """Run ``__main__.py`` for ``stack`` under mocks; raises what the program raises."""
+    run = ProgramRun(stack)
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=NAMESPACE,
+        stack=stack,
+        preview=preview,
+        monitor=_RecordingMonitor(mocks, run),
+    )
+    # The engine hands structured values to the program as JSON text; do the same.
+    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_config(stack, overrides).items()}
+    pulumi.runtime.set_all_config(encoded)
+    settings = pulumi.runtime.settings.SETTINGS
+    settings.rpc_manager.clear()
+    settings.outputs.clear()
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+    # The mock Stack registered its outputs before the program ran; resolve the exports directly.
+    root = pulumi.runtime.get_root_resource()
+    for key, value in root.outputs.items():
+        run.outputs[key] = _sync_await(pulumi.Output.from_input(value).future())
+    return run
