@@ -27,34 +27,33 @@ Violation = tuple[str, str]
 
 def _etcd(spec: StackSpec) -> Iterator[Violation]:
     etcd = spec.etcd
+    members_path = config_path(("etcd", "members"))
+    if spec.environment != Environment.LAB and etcd.members not in (3, 5):
+        yield members_path, f"outside lab etcd runs 3 or 5 members (odd, for quorum; blueprint HA), got {etcd.members}"
+        return
     if etcd.members % 2 == 0:
-        yield config_path(("etcd", "members")), (f"etcd needs an odd member count to keep quorum, got {etcd.members}")
-    if spec.environment != Environment.LAB:
-        if etcd.members not in (3, 5):
-            yield (
-                config_path(("etcd", "members")),
-                (f"outside lab etcd runs 3 or 5 members (blueprint HA section), got {etcd.members}"),
-            )
-        if etcd.topology != EtcdTopology.EXTERNAL:
-            yield config_path(("etcd", "topology")), "outside lab etcd must be external (dedicated etcd pool)"
+        yield members_path, f"etcd needs an odd member count to keep quorum, got {etcd.members}"
+        return
+    if spec.environment != Environment.LAB and etcd.topology != EtcdTopology.EXTERNAL:
+        yield config_path(("etcd", "topology")), "outside lab etcd must be external (dedicated etcd pool)"
+        return
     etcd_pools = spec.pools(Role.ETCD)
     if etcd.topology == EtcdTopology.EXTERNAL:
         if len(etcd_pools) != 1:
             yield config_path(("nodePools",)), "external etcd needs exactly one pool with role etcd"
         elif etcd_pools[0][1].count != etcd.members:
-            name = etcd_pools[0][0]
+            name, pool = etcd_pools[0]
             yield (
                 config_path(("nodePools", name, "count")),
-                (f"etcd pool has {etcd_pools[0][1].count} machines but etcd.members is {etcd.members}"),
+                (f"etcd pool has {pool.count} machines but etcd.members is {etcd.members}"),
             )
-    else:
-        if etcd_pools:
-            yield config_path(("nodePools", etcd_pools[0][0])), "stacked etcd runs on the masters; remove the etcd pool"
-        if spec.count(Role.MASTER) != etcd.members:
-            yield (
-                config_path(("etcd", "members")),
-                (f"stacked etcd has one member per master: {spec.count(Role.MASTER)} masters, {etcd.members} members"),
-            )
+    elif etcd_pools:
+        yield config_path(("nodePools", etcd_pools[0][0])), "stacked etcd runs on the masters; remove the etcd pool"
+    elif spec.count(Role.MASTER) != etcd.members:
+        yield (
+            members_path,
+            (f"stacked etcd has one member per master: {spec.count(Role.MASTER)} masters, {etcd.members} members"),
+        )
 
 
 def _masters(spec: StackSpec) -> Iterator[Violation]:
@@ -111,6 +110,10 @@ def _addresses(spec: StackSpec) -> Iterator[Violation]:
         )
     if net.api_vip in (net.node_cidr.network_address, net.node_cidr.broadcast_address):
         yield config_path(("network", "apiVip")), "the VIP cannot be the subnet's network or broadcast address"
+
+
+def _address_room(spec: StackSpec) -> Iterator[Violation]:
+    pool = spec.network.allocation_pool
     usable = int(pool.end) - int(pool.start) + 1 if pool.start <= pool.end else 0
     machines = spec.count()
     if machines > usable:
@@ -253,22 +256,19 @@ def _access(spec: StackSpec) -> Iterator[Violation]:
         yield config_path(("network", "externalNetworkId")), "a new network's router needs the external network"
 
 
-RULES: tuple[Callable[[StackSpec], Iterator[Violation]], ...] = (
-    _etcd,
-    _masters,
-    _api_endpoint,
-    _cidrs,
-    _addresses,
-    _pod_network,
-    _scale,
-    _sizing,
-    _ssd,
-    _cni,
-    _workloads,
-    _access,
+STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
+    # The shape of the stack: roles, counts, sizes, address plan, choices.
+    (_etcd, _masters, _api_endpoint, _cidrs, _addresses, _scale, _sizing, _ssd, _cni, _access, _workloads),
+    # Counting addresses and pod ranges for the declared machines only makes sense once the shape
+    # is valid; a 5001-node pool is reported as the node limit, not also as a too-small subnet.
+    (_address_room, _pod_network),
 )
 
 
 def check(spec: StackSpec) -> list[Violation]:
-    """Every violation of every rule, in rule order."""
-    return [violation for rule in RULES for violation in rule(spec)]
+    """The violations of the first stage that has any (empty when the spec is valid)."""
+    for stage in STAGES:
+        violations = [violation for rule in stage for violation in rule(spec)]
+        if violations:
+            return violations
+    return []

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from components.sizing import Environment, NodeKind
@@ -45,7 +45,19 @@ class _Model(BaseModel):
 
 Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|m|k|M|G|T)?$")]
 Duration = Annotated[str, Field(pattern=_DURATION.pattern)]
-Cidr = ipaddress.IPv4Network
+
+
+def _network(value: Any) -> Any:
+    # pydantic's own message ("not a valid IPv4 network") hides why; ipaddress says "has host bits set".
+    if isinstance(value, str):
+        try:
+            return ipaddress.IPv4Network(value)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not an IPv4 CIDR: {error}") from None
+    return value
+
+
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network)]
 Address = ipaddress.IPv4Address
 
 

@@ -1,0 +1,169 @@
+"""components/spec.py and components/rules.py: every stack file is valid; bad configs name their key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from components.spec import NAMESPACE, SpecError, StackSpec, load_stack_file, parse
+from tests.harness import ROOT, STACKS, run_program, stack_config
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_committed_stack_files_are_valid(stack):
+    spec = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    assert spec.environment.value == stack
+
+
+def test_kubelet_defaults_are_the_blueprints_flags():
+    kubelet = load_stack_file(ROOT / "Pulumi.prod.yaml").kubelet
+    assert (kubelet.system_reserved.cpu, kubelet.system_reserved.memory) == ("200m", "250Mi")
+    assert (kubelet.kube_reserved.cpu, kubelet.kube_reserved.memory) == ("200m", "250Mi")
+    assert kubelet.eviction_hard == {"memory.available": "1Gi", "nodefs.available": "1Gi", "imagefs.available": "1Gi"}
+    assert kubelet.eviction_minimum_reclaim == {
+        "memory.available": "500Mi",
+        "nodefs.available": "500Mi",
+        "imagefs.available": "1Gi",
+    }
+    assert kubelet.node_status_update_frequency == "10s"
+    assert kubelet.eviction_pressure_transition_period == "180s"
+    assert kubelet.max_pods == 100
+
+
+@pytest.mark.parametrize(
+    ("stack", "role", "vcpu", "ram", "disk"),
+    [
+        ("lab", "master", 2, 2, 40),
+        ("test", "master", 2, 4, 40),
+        ("test", "worker", 4, 8, 40),
+        ("prod", "master", 4, 8, 100),
+        ("prod", "worker", 8, 64, 500),
+    ],
+)
+def test_stack_files_carry_their_sizing_row(stack, role, vcpu, ram, disk):
+    pool = load_stack_file(ROOT / f"Pulumi.{stack}.yaml").node_pools[role]
+    assert (pool.vcpu, pool.ram_gib, pool.disk_gib) == (vcpu, ram, disk)
+
+
+def test_every_declared_config_key_is_in_the_model_and_pulumi_yaml():
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    model_keys = {f"{NAMESPACE}:{field.alias}" for field in StackSpec.model_fields.values()}
+    assert set(declared) == model_keys
+    for key, schema in declared.items():
+        assert schema.get("description"), f"{key} has no description in Pulumi.yaml"
+
+
+# (override of the prod stack, expected key path, words the message must contain)
+BAD_CONFIGS = [
+    ({"etcd.members": 4}, "etcd.members", "3 or 5"),
+    ({"etcd.members": 1}, "etcd.members", "3 or 5"),
+    ({"etcd.topology": "stacked"}, "etcd.topology", "external"),
+    ({"network.podCidr": "10.20.0.0/16"}, "network.podCidr", "overlaps network.nodeCidr"),
+    ({"network.serviceCidr": "10.244.128.0/20"}, "network.serviceCidr", "overlaps network.podCidr"),
+    ({"network.apiVip": "10.99.0.10"}, "network.apiVip", "outside nodeCidr"),
+    ({"network.apiVip": "10.20.1.10"}, "network.apiVip", "inside the allocation pool"),
+    ({"network.allocationPool.end": "10.21.0.5"}, "network.allocationPool.end", "outside nodeCidr"),
+    ({"network.podCidr": "10.244.0.0/22"}, "network.podCidr", "node ranges"),
+    ({"kubelet.maxPods": 300}, "kubelet.maxPods", "do not fit"),
+    ({"kubelet.maxPods": 110}, "kubelet.maxPods", "pods-per-node limit 100"),
+    ({"nodePools.worker.count": 5001}, "nodePools.worker.count", "limit of 5000"),
+    ({"colour": "blue"}, "colour", "unknown key"),
+    ({"network.podCIDR": "10.244.0.0/16"}, "network.podCIDR", "unknown key"),
+    ({"nodePools.master.vcpu": 2}, "nodePools.master.vcpu", "生产环境 master 4C/8G/100G"),
+    ({"nodePools.worker.ramGib": 32}, "nodePools.worker.ramGib", "below the sizing table's 64"),
+    ({"nodePools.etcd.volumeType": "standard"}, "nodePools.etcd.volumeType", "SSD volume type"),
+    ({"nodePools.gpu.taints.0.effect": "NoRun"}, "nodePools.gpu.taints[0].effect", "NoSchedule"),
+    ({"nodePools.ssd.labels": {"bad key!": "x"}}, "nodePools.ssd.labels", "label key"),
+    ({"cni.plugin": "flannel"}, "cni.encapsulation", "vxlan"),
+    ({"workloads.0.pool": "nowhere"}, "workloads[0].pool", "not a pool"),
+    ({"environment": "staging"}, "environment", "'lab', 'test' or 'prod'"),
+    ({"network.nodeCidr": "10.20.0.1/22"}, "network.nodeCidr", "host bits"),
+    ({"nodePools.lb.count": 1}, "nodePools.lb.count", "at least 2"),
+    ({"kubelet.systemReserved": {"cpu": "lots", "memory": "250Mi"}}, "kubelet.systemReserved.cpu", "pattern"),
+    ({"environment": None}, "environment", "required key is missing"),
+    ({"network.adminCidrs": ["0.0.0.0/0"]}, "network.adminCidrs", "0.0.0.0/0"),
+    ({"nodePools.master.count": 1}, "nodePools.master.count", "at least 2 masters"),
+    ({"workloads.1.memory": "80Gi"}, "workloads[1].memory", "more memory than a worker node"),
+]
+
+
+@pytest.mark.parametrize(("override", "path", "words"), BAD_CONFIGS, ids=[c[1] + ":" + c[2] for c in BAD_CONFIGS])
+def test_bad_config_is_rejected_naming_its_key(override, path, words):
+    with pytest.raises(SpecError) as caught:
+        parse(stack_config("prod", override))
+    paths = [p for p, _ in caught.value.violations]
+    assert f"{NAMESPACE}:{path}" in paths, str(caught.value)
+    message = next(rule for p, rule in caught.value.violations if p == f"{NAMESPACE}:{path}")
+    assert words in message
+
+
+def test_bad_configs_are_distinct():
+    assert len({repr(c[0]) for c in BAD_CONFIGS}) == len(BAD_CONFIGS) >= 15
+    assert len({c[1] for c in BAD_CONFIGS}) >= 15, "at least 15 different keys"
+
+
+def test_lab_allows_a_single_stacked_member():
+    spec = parse(stack_config("lab"))
+    assert spec.etcd.members == 1 and spec.etcd.topology.value == "stacked"
+    with pytest.raises(SpecError, match=r"etcd.members: etcd needs an odd member count"):
+        parse(stack_config("lab", {"etcd.members": 2, "nodePools.master.count": 2}))
+
+
+@pytest.mark.parametrize(
+    ("override", "path"),
+    [
+        ({"etcd.members": 4, "nodePools.etcd.count": 4}, "etcd.members"),
+        ({"network.serviceCidr": "10.244.0.0/12"}, "network.serviceCidr"),
+        ({"nodePools.worker.count": 5001}, "nodePools.worker.count"),
+    ],
+)
+def test_issue_examples_fail_with_one_line_naming_the_key(override, path, tmp_path):
+    """Done-when of the foundation issue: even etcd, overlapping CIDRs, 5001 workers: one line."""
+    document = {"config": stack_config("prod", override)}
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text(yaml.safe_dump(document))
+    with pytest.raises(SpecError) as caught:
+        load_stack_file(stack_file)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{NAMESPACE}:{path}: "), lines
+
+
+def test_bad_config_registers_nothing_and_raises_a_clean_run_error():
+    import pulumi
+
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("prod", {"etcd.members": 4})
+    assert "k8s-platform:etcd.members" in str(caught.value)
+    assert "nothing was changed" in str(caught.value)
+
+
+def test_bad_config_in_program_registers_no_resource():
+    from tests import harness
+
+    recorded = harness.ProgramRun("prod")
+    original = harness.ProgramRun
+    harness.ProgramRun = lambda stack: recorded  # capture the run the harness creates
+    try:
+        with pytest.raises(Exception, match="nodePools.worker.count"):
+            harness.run_program("prod", {"nodePools.worker.count": 5001})
+    finally:
+        harness.ProgramRun = original
+    assert recorded.resources == []
+
+
+def test_capacity_cli_reports_a_bad_stack_file_without_traceback(tmp_path):
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": stack_config("prod", {"etcd.members": 4})}))
+    result = subprocess.run(
+        [sys.executable, "-m", "components.capacity", str(stack_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "k8s-platform:etcd.members: outside lab etcd runs 3 or 5 members" in result.stderr
