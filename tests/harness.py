@@ -141,9 +141,14 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
     return config
 
 
-def run_program(stack: str, overrides: dict[str, Any] | None = None, preview: bool = True) -> ProgramRun:
-    """Run ``__main__.py`` for ``stack`` under mocks; raises what the program raises."""
-    run = ProgramRun(stack)
+def run_program(
+    stack: str, overrides: dict[str, Any] | None = None, preview: bool = True, into: ProgramRun | None = None
+) -> ProgramRun:
+    """Run ``__main__.py`` for ``stack`` under mocks; raises what the program raises.
+
+    ``into`` receives the registrations even when the program fails (to show it registered nothing).
+    """
+    run = into if into is not None else ProgramRun(stack)
     mocks = _Mocks()
     pulumi.runtime.set_mocks(
         mocks,

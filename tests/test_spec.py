@@ -131,27 +131,19 @@ def test_issue_examples_fail_with_one_line_naming_the_key(override, path, tmp_pa
     assert len(lines) == 1 and lines[0].startswith(f"{NAMESPACE}:{path}: "), lines
 
 
-def test_bad_config_registers_nothing_and_raises_a_clean_run_error():
+def test_bad_config_raises_a_clean_run_error_and_registers_nothing():
     import pulumi
 
+    from tests.harness import ProgramRun
+
+    run = ProgramRun("prod")
     with pytest.raises(pulumi.RunError) as caught:
-        run_program("prod", {"etcd.members": 4})
-    assert "k8s-platform:etcd.members" in str(caught.value)
-    assert "nothing was changed" in str(caught.value)
-
-
-def test_bad_config_in_program_registers_no_resource():
-    from tests import harness
-
-    recorded = harness.ProgramRun("prod")
-    original = harness.ProgramRun
-    harness.ProgramRun = lambda stack: recorded  # capture the run the harness creates
-    try:
-        with pytest.raises(Exception, match="nodePools.worker.count"):
-            harness.run_program("prod", {"nodePools.worker.count": 5001})
-    finally:
-        harness.ProgramRun = original
-    assert recorded.resources == []
+        run_program("prod", {"etcd.members": 4}, into=run)
+    assert str(caught.value).endswith(
+        "nothing was changed:\nk8s-platform:etcd.members: outside lab etcd runs 3 or 5 members "
+        "(odd, for quorum; blueprint HA), got 4"
+    )
+    assert run.resources == []
 
 
 def test_capacity_cli_reports_a_bad_stack_file_without_traceback(tmp_path):
