@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
+from scripts.stack_config import merged
 from tests.harness import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from stack_config import merged
 
 SCRIPTS = sorted(
     p for p in [*ROOT.joinpath("scripts").rglob("*"), ROOT / ".ci" / "run"] if p.is_file() and p.suffix in ("", ".sh")
