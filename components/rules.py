@@ -7,6 +7,7 @@ new rule is one function and one line. Paths use ``pulumi config set --path`` sy
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterator
 
 from components.quantity import mebibytes, millicores
@@ -23,6 +24,7 @@ from components.spec import (
 )
 
 Violation = tuple[str, str]
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def _etcd(spec: StackSpec) -> Iterator[Violation]:
@@ -256,9 +258,82 @@ def _access(spec: StackSpec) -> Iterator[Violation]:
         yield config_path(("network", "externalNetworkId")), "a new network's router needs the external network"
 
 
+def _floating_ips(spec: StackSpec) -> Iterator[Violation]:
+    # The provider allocates a floating IP from its `pool` argument, which is the external network's
+    # *name* (terraform-provider-openstack resolves it to an ID itself; the program may not look it up).
+    net = spec.network
+    wanted = [
+        key
+        for key, on in (("apiFloatingIp", net.api_floating_ip), ("ingressFloatingIp", net.ingress_floating_ip))
+        if on
+    ]
+    wanted += [f"nodePools.{name} (bastion)" for name, _ in spec.pools(Role.BASTION)]
+    if wanted and not net.external_network_name:
+        yield (
+            config_path(("network", "externalNetworkName")),
+            f"floating IPs ({', '.join(wanted)}) are allocated from the external network by name; set it",
+        )
+
+
+def _images(spec: StackSpec) -> Iterator[Violation]:
+    # Booting from a volume maps source image -> volume by the image's UUID (Nova block device
+    # mapping); Nova does not resolve names there and the program may not look one up.
+    # https://docs.openstack.org/nova/latest/user/block-device-mapping.html
+    for name, pool in spec.pools():
+        if not _UUID.match(pool.image):
+            yield (
+                config_path(("nodePools", name, "image")),
+                f"{pool.image!r} is not a Glance image ID (UUID); boot-from-volume takes the image by ID "
+                "(openstack image show -f value -c id <name>)",
+            )
+
+
+def _public_ingress(spec: StackSpec) -> Iterator[Violation]:
+    # 80/443 open only on the dedicated ingress nodes (blueprint best practice); without such a
+    # pool the CIDRs would open nothing, which is a silent surprise.
+    if spec.network.public_ingress_cidrs and not spec.pools(Role.INGRESS):
+        yield (
+            config_path(("network", "publicIngressCidrs")),
+            "opens 80/443 on ingress nodes; needs a pool with role ingress",
+        )
+
+
+def _subnet_gateway(spec: StackSpec) -> Iterator[Violation]:
+    # A subnet the program creates gets Neutron's default gateway, the first host address, which the
+    # router takes; Neutron refuses an allocation pool containing it, and the VIP cannot be it.
+    # https://docs.openstack.org/neutron/latest/admin/intro-os-networking.html (subnets)
+    net = spec.network
+    if net.existing_network_id:
+        return
+    gateway = net.node_cidr.network_address + 1
+    pool = net.allocation_pool
+    if pool.start <= gateway <= pool.end:
+        yield (
+            config_path(("network", "allocationPool", "start")),
+            f"the pool contains {gateway}, the new subnet's gateway (its first address); start after it",
+        )
+    if net.api_vip == gateway:
+        yield config_path(("network", "apiVip")), f"{gateway} is the new subnet's gateway (its first address)"
+
+
+def _storage_disks(spec: StackSpec) -> Iterator[Violation]:
+    # Rook builds Ceph OSDs only on raw, unformatted disks; the boot volume is not one.
+    # https://rook.io/docs/rook/latest/Getting-Started/Prerequisites/prerequisites/
+    for name, pool in spec.pools(Role.STORAGE):
+        if not pool.data_volumes:
+            yield (
+                config_path(("nodePools", name, "dataVolumes")),
+                "storage machines need at least one data volume for Ceph OSDs (raw disks)",
+            )
+
+
 STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
     # The shape of the stack: roles, counts, sizes, address plan, choices.
-    (_etcd, _masters, _api_endpoint, _cidrs, _addresses, _scale, _sizing, _ssd, _cni, _access, _workloads),
+    # The IaaS layer adds (components/iaas): image IDs, the floating-IP pool, the gateway, OSD disks.
+    (
+        *(_etcd, _masters, _api_endpoint, _cidrs, _addresses, _scale, _sizing, _ssd, _cni, _access, _workloads),
+        *(_images, _floating_ips, _public_ingress, _subnet_gateway, _storage_disks),
+    ),
     # Counting addresses and pod ranges for the declared machines only makes sense once the shape
     # is valid; a 5001-node pool is reported as the node limit, not also as a too-small subnet.
     (_address_room, _pod_network),

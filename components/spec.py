@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from components.openssh import check_ssh_public_key
 from components.sizing import Environment, NodeKind
 
 NAMESPACE = "k8s-platform"
@@ -132,7 +133,12 @@ class NodePool(_Model):
     flavor: str
     """Nova flavor name. Its size is declared below because a preview may not look it up."""
     image: str
-    """Glance image name or ID the boot volume is created from."""
+    """Glance image ID (a UUID) the boot volume is created from.
+
+    An ID, not a name: Nova's block-device mapping (source image -> volume) takes the image by UUID
+    and the program may not look a name up during a preview (``openstack image show -f value -c id
+    <name>`` prints it).
+    """
     vcpu: int = Field(gt=0)
     """vCPUs of the flavor (checked against the blueprint's sizing table)."""
     ram_gib: int = Field(gt=0)
@@ -185,6 +191,9 @@ class Network(_Model):
     """Resolvers handed to the machines by DHCP."""
     external_network_id: str | None = None
     """Neutron external network for the router gateway and floating IPs."""
+    external_network_name: str | None = None
+    """Name of that external network; floating IPs are allocated from it by name (the provider's
+    ``pool`` argument takes a name). Required when any floating IP is configured (API, ingress, bastion)."""
     existing_network_id: str | None = None
     """Use this pre-provisioned network instead of creating one."""
     existing_subnet_id: str | None = None
@@ -351,6 +360,14 @@ class StackSpec(_Model):
     logging: LoggingPipeline = LoggingPipeline.KAFKA
     workloads: tuple[Workload, ...] = ()
     """Inventory for the capacity plan: apps x replicas x requests."""
+    ssh_public_key: str
+    """OpenSSH public key (one line, ``ssh-ed25519 AAAA... comment``) installed on every machine as
+    the stack's Nova key pair; the bootstrap layer logs in with its private half. Not a secret."""
+
+    @field_validator("ssh_public_key")
+    @classmethod
+    def _ssh_public_key(cls, v: str) -> str:
+        return check_ssh_public_key(v)
 
     @field_validator("node_pools")
     @classmethod
