@@ -62,5 +62,71 @@ RCLONE = Pin(
 )
 """rclone on the etcd members, only when ``etcd.backup.s3`` is set."""
 
-PINS: tuple[Pin, ...] = (ETCD, HAPROXY, KEEPALIVED, RCLONE)
+# --------------------------------------------------------------------------- Kubernetes nodes
+# Pins of the kubeadm bootstrap (node preparation and kubeadm configuration renderers).
+
+KUBERNETES = Pin(
+    name="kubernetes",
+    version="1.37.2",
+    source="https://pkgs.k8s.io/core:/stable:/v1.37/deb/ (kubeadm, kubelet, kubectl; deb version 1.37.2-1.1)",
+    note=(
+        "Newest patch of the newest minor the Go module proxy serves (k8s.io/kubernetes v1.37.2, "
+        "built by scripts/build-kubeadm with Go 1.26 to validate the rendered kubeadm configs). Its "
+        "kubeadm reads kubeadm.k8s.io/v1beta4 (still the preferred version; v1 is registered but "
+        "unreleased). kubeadm 1.37 requires external etcd >= 3.5.24 (MinExternalEtcdVersion) and "
+        "defaults to etcd 3.7.0 for stacked etcd. Upgrades go one minor at a time "
+        "(docs/runbooks/upgrade.md); the pkgs.k8s.io repository is per minor, so bumping the minor "
+        "also changes the repository path the node preparation script writes."
+    ),
+)
+"""kubeadm, kubelet and kubectl on every Kubernetes node; also ``kubernetesVersion`` in kubeadm."""
+
+CONTAINERD = Pin(
+    name="containerd",
+    version="2.3.7",
+    source=("https://github.com/containerd/containerd/releases/download/v2.3.7/containerd-2.3.7-linux-amd64.tar.gz"),
+    note=(
+        "containerd 2.3 is an LTS line (to April 2028) and, with 2.4, the line containerd's RELEASES.md "
+        "recommends for Kubernetes 1.37 (1.36: 2.3/2.2), so it also covers the previous minor during "
+        "an upgrade. Kubernetes 1.38 drops runtimes without the CRI RuntimeConfig call (containerd 1.x; "
+        "kubelet metric cri_losing_support), and Ubuntu 22.04's archive ships 1.7, hence the upstream "
+        "tarball in /usr/local (config version 3)."
+    ),
+)
+"""containerd on every Kubernetes node (upstream release tarball)."""
+
+RUNC = Pin(
+    name="runc",
+    version="1.5.3",
+    source="https://github.com/opencontainers/runc/releases/download/v1.5.3/runc.amd64",
+    note="containerd 2.3.7 is tested with runc 1.5.2 (script/setup/runc-version); 1.5.3 is that line's newest patch.",
+)
+"""runc, the OCI runtime containerd starts containers with."""
+
+CNI_PLUGINS = Pin(
+    name="cni-plugins",
+    version="1.9.1",
+    source=(
+        "https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz"
+    ),
+    note=(
+        "The reference plugins in /opt/cni/bin (loopback, bridge, host-local, portmap): Flannel delegates "
+        "to bridge/host-local and containerd needs loopback; Calico installs its own binaries next to "
+        "them. 1.9.1 is the version containerd 2.3.7's go.mod carries."
+    ),
+)
+"""CNI reference plugins on every Kubernetes node."""
+
+PAUSE = Pin(
+    name="pause",
+    version="3.10.2",
+    source="registry.k8s.io/pause:3.10.2 (or the same path on the Harbor mirror)",
+    note="kubeadm 1.37's constants.PauseVersion and containerd 2.3's default sandbox image agree on 3.10.2.",
+)
+"""The pod sandbox image, pinned in containerd's config so kubelet and containerd agree."""
+
+KUBERNETES_PINS: tuple[Pin, ...] = (KUBERNETES, CONTAINERD, RUNC, CNI_PLUGINS, PAUSE)
+"""The Kubernetes node pins, part of ``PINS``."""
+
+PINS: tuple[Pin, ...] = (ETCD, HAPROXY, KEEPALIVED, RCLONE, *KUBERNETES_PINS)
 """Every pin, for reports and policy checks."""
