@@ -1,0 +1,177 @@
+"""A real etcd cluster on loopback, started from the units this project renders.
+
+``systemctl`` is played by ``svc``, a small script that starts a member with exactly the argv of
+its rendered unit's ``ExecStart`` (parsed, never re-typed) and stops it with SIGTERM; the restore
+script calls it through its configurable start/stop commands. Every process started is recorded
+so the fixture can kill whatever is left, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from components.render.etcd import EtcdClientTls, EtcdMemberArgs, EtcdPeer, EtcdServerTls, render_etcd_unit
+from tests.render.tools import free_port, make_pki, tool, wait_until
+
+SVC = r"""#!/usr/bin/env bash
+# Stand-in for systemctl: start/stop one etcd member of the test cluster.
+set -euo pipefail
+dir="$(dirname "$0")"
+action=$1 member=$2
+echo "$action $member" >>"$dir/calls.log"
+pidfile="$dir/$member.pid"
+alive() { [[ -r /proc/$1/stat ]] && [[ "$(cut -d ' ' -f 3 "/proc/$1/stat")" != Z ]]; }
+case $action in
+  start)
+    setsid "$dir/$member.exec" >>"$dir/$member.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    echo $! >>"$dir/all.pids"
+    ;;
+  stop)
+    if [[ -f "$pidfile" ]]; then
+      pid="$(cat "$pidfile")"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      rm -f "$pidfile"
+    fi
+    ;;
+esac
+"""
+
+
+def exec_start(unit: str) -> list[str]:
+    """argv of a systemd unit's ExecStart (line continuations joined, shell-style words)."""
+    joined = re.sub(r"\\\n", " ", unit)
+    lines = [line for line in joined.splitlines() if line.startswith("ExecStart=")]
+    assert len(lines) == 1, "exactly one ExecStart"
+    return shlex.split(lines[0].removeprefix("ExecStart="))
+
+
+@dataclass
+class Cluster:
+    root: Path
+    size: int = 3
+    token: str = "k8s-platform-test"
+    pki: dict[str, Path] = field(init=False)
+    members: list[EtcdMemberArgs] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.etcd = tool("etcd")
+        self.etcdctl_bin = tool("etcdctl")
+        self.etcdutl_bin = shutil.which("etcdutl") or "/usr/bin/etcdutl"  # absent on etcd 3.4
+        self.pki = make_pki(self.root / "pki")
+        self.svc_dir = self.root / "svc"
+        self.svc_dir.mkdir()
+        self.svc = self.svc_dir / "svc"
+        self.svc.write_text(SVC)
+        self.svc.chmod(0o755)
+        (self.svc_dir / "calls.log").touch()
+        cluster = tuple(
+            EtcdPeer(f"etcd-{i}", "127.0.0.1", client_port=free_port(), peer_port=free_port()) for i in range(self.size)
+        )
+        tls = EtcdServerTls(
+            ca_file=str(self.pki["ca"]),
+            cert_file=str(self.pki["server_cert"]),
+            key_file=str(self.pki["server_key"]),
+            peer_cert_file=str(self.pki["peer_cert"]),
+            peer_key_file=str(self.pki["peer_key"]),
+        )
+        self.client_tls = EtcdClientTls(
+            ca_file=str(self.pki["ca"]), cert_file=str(self.pki["client_cert"]), key_file=str(self.pki["client_key"])
+        )
+        self.members = []
+        for peer in cluster:
+            volume = self.root / peer.name  # stands in for the data volume's mount point
+            volume.mkdir()
+            member = EtcdMemberArgs(
+                member=peer.name,
+                cluster=cluster,
+                cluster_token=self.token,
+                data_dir=str(volume / "default.etcd"),
+                tls=tls,
+                binary=self.etcd,
+                user=None,
+                metrics_port=free_port(),
+            )
+            argv = exec_start(render_etcd_unit(member))
+            launcher = self.svc_dir / f"{peer.name}.exec"
+            launcher.write_text(f"#!/bin/sh\nexec {shlex.join(argv)}\n")
+            launcher.chmod(0o755)
+            self.members.append(member)
+
+    @property
+    def endpoints(self) -> str:
+        return ",".join(p.client_url for p in self.members[0].cluster)
+
+    def svc_command(self, action: str, member: str) -> str:
+        return f"{self.svc} {action} {member}"
+
+    def calls(self) -> list[str]:
+        return (self.svc_dir / "calls.log").read_text().splitlines()
+
+    def start_all(self) -> None:
+        for member in self.members:
+            subprocess.run([str(self.svc), "start", member.member], check=True, timeout=10)
+        self.wait_healthy(60)
+
+    def stop_all(self) -> None:
+        for member in self.members:
+            subprocess.run([str(self.svc), "stop", member.member], check=True, timeout=30)
+
+    def etcdctl(self, *args: str, endpoints: str | None = None, stdin: str | None = None, timeout: float = 60):
+        command = [
+            self.etcdctl_bin,
+            f"--endpoints={endpoints or self.endpoints}",
+            f"--cacert={self.client_tls.ca_file}",
+            f"--cert={self.client_tls.cert_file}",
+            f"--key={self.client_tls.key_file}",
+            *args,
+        ]
+        env = {**os.environ, "ETCDCTL_API": "3"}
+        return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
+
+    def healthy(self) -> bool:
+        return self.etcdctl("endpoint", "health", "--cluster", timeout=20).returncode == 0
+
+    def wait_healthy(self, timeout: float) -> float:
+        return wait_until(self.healthy, timeout, "every etcd member healthy", interval=0.5)
+
+    def load(self, count: int, prefix: str = "/k8s-platform-test/", batch: int = 128) -> dict[str, str]:
+        """Put ``count`` keys with transactions of ``batch`` puts (etcd's default --max-txn-ops)."""
+        data = {f"{prefix}key-{i:05d}": f"value-{i:05d}-" + "x" * 200 for i in range(count)}
+        items = list(data.items())
+        for start in range(0, count, batch):
+            puts = "".join(f"put {k} {v}\n" for k, v in items[start : start + batch])
+            result = self.etcdctl("txn", stdin=f"\n{puts}\n\n")
+            assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stderr
+        return data
+
+    def dump(self, prefix: str = "/k8s-platform-test/") -> dict[str, str]:
+        result = self.etcdctl("get", "--prefix", prefix, timeout=120)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        return dict(zip(lines[0::2], lines[1::2], strict=True))
+
+    def kill_everything(self) -> None:
+        """Teardown: SIGKILL every etcd this cluster ever started that is still running."""
+        pids = self.svc_dir / "all.pids"
+        if not pids.exists():
+            return
+        for line in pids.read_text().split():
+            pid = int(line)
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith(self.etcd.encode() + b"\0"):  # not a recycled pid
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
