@@ -9,3 +9,10 @@ platform = Platform("platform", PlatformArgs(spec=spec))
 
 pulumi.export("environment", spec.environment.value)
 pulumi.export("capacity_plan", platform.capacity_plan)
+
+# IaaS
+pulumi.export("network_id", platform.iaas.network_id)
+pulumi.export("subnet_id", platform.iaas.subnet_id)
+pulumi.export("security_group_ids", platform.iaas.security_group_ids)
+pulumi.export("nodes", [node.to_output() for node in platform.nodes])
+pulumi.export("api_floating_ip", platform.iaas.api_floating_ip)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.capacity import plan
+from components.iaas.iaas import Iaas, IaasArgs
+from components.iaas.node_pool import Node
 from components.spec import SpecError, StackSpec, parse
 
 
@@ -26,12 +28,21 @@ class Platform(pulumi.ComponentResource):
 
     capacity_plan: pulumi.Output[dict]
     """The blueprint's capacity plan for this stack (components/capacity.py)."""
+    iaas: Iaas
+    """The IaaS layer: network, security groups, node pools, floating IPs (components/iaas/)."""
+    nodes: list[Node]
+    """Every machine with its role, private IP, labels and taints, for the bootstrap layers."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:index:Platform", name, None, opts)
         spec = args.spec
+        child = pulumi.ResourceOptions(parent=self)
         self.capacity_plan = pulumi.Output.from_input(plan(spec).to_output())
-        self.register_outputs({"capacity_plan": self.capacity_plan})
+        # OpenStack names carry the stack (k8s-prod-worker-1): unique per stack in one project.
+        cluster_name = f"k8s-{pulumi.get_stack()}"
+        self.iaas = Iaas(f"{name}-iaas", IaasArgs(spec=spec, cluster_name=cluster_name), opts=child)
+        self.nodes = self.iaas.nodes
+        self.register_outputs({"capacity_plan": self.capacity_plan, "nodes": [n.to_output() for n in self.nodes]})
 
 
 def load_spec() -> StackSpec:

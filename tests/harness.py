@@ -77,11 +77,29 @@ class ProgramRun:
         return Counter(r.type for r in self.resources)
 
 
+# Attributes the cloud computes that later layers read: resource type -> (output, fake value maker).
+# Addresses come from the benchmarking range 198.18.0.0/15 (RFC 2544, never routed) and are
+# unique within a run: ports in 198.18.0.0/16, floating IPs in 198.19.0.0/16.
+_COMPUTED = {
+    "openstack:networking/port:Port": ("allFixedIps", lambda n: [f"198.18.{n // 250}.{n % 250 + 1}"]),
+    "openstack:networking/floatingIp:FloatingIp": ("address", lambda n: f"198.19.{n // 250}.{n % 250 + 1}"),
+}
+
+
 class _Mocks(pulumi.runtime.Mocks):
-    """Echo inputs back as state; IDs are the resource names."""
+    """Echo inputs back as state; IDs are the resource names. Ports and floating IPs also get a
+    fake address (see _COMPUTED) unless the program set one."""
+
+    def __init__(self):
+        self.counters: Counter = Counter()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        return f"{args.name}-id", dict(args.inputs)
+        state = dict(args.inputs)
+        computed = _COMPUTED.get(args.typ)
+        if computed and computed[0] not in state:
+            state[computed[0]] = computed[1](self.counters[args.typ])
+            self.counters[args.typ] += 1
+        return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         # The program must not look anything up during a preview (issue: no invokes).

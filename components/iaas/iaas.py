@@ -1,0 +1,134 @@
+"""Iaas: the bottom layer of the blueprint (servers, network, storage) on OpenStack.
+
+Order: key pair and network -> security groups -> one NodePool per ``nodePools`` entry -> the API
+floating IP. What a role needs from the network is decided here, as small pure functions, so
+NodePool stays generic: which groups its ports carry, which extra source addresses Neutron's
+anti-spoofing must let through, and whether its machines get floating IPs.
+
+The API floating IP is allocated here but not associated: the port that carries the API address
+belongs to the endpoint (issue 5: the keepalived VIP port, or Octavia's own VIP port), which
+associates it with ``networking.FloatingIpAssociate``. Allocating it in this layer gives the
+address early, for certificate SANs and kubeconfigs, and keeps it when the endpoint is rebuilt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+
+from components.iaas.network import Network, NetworkArgs
+from components.iaas.node_pool import Node, NodePool, NodePoolArgs
+from components.iaas.rules_table import RulesInput, memberships
+from components.iaas.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.spec import KUBERNETES_ROLES, ApiEndpointKind, CniPlugin, Role, StackSpec
+
+
+def allowed_address_pairs(spec: StackSpec, role: Role) -> tuple[str, ...]:
+    """Source addresses a role's ports may use besides their own (Neutron port security)."""
+    pairs: list[str] = []
+    if role == Role.LB and spec.api_endpoint == ApiEndpointKind.HAPROXY_KEEPALIVED:
+        # keepalived moves the VIP between the lb machines; Neutron drops traffic from an address
+        # the port does not own unless it is an allowed address pair.
+        pairs.append(f"{spec.network.api_vip}/32")
+    if role in KUBERNETES_ROLES and spec.cni.plugin == CniPlugin.CALICO:
+        # Calico routes pod and service addresses without NAT where it does not encapsulate
+        # (kubespray docs/cloud_providers/openstack.md: "allowed address pairs" for Calico).
+        pairs += [str(spec.network.pod_cidr), str(spec.network.service_cidr)]
+    return tuple(pairs)
+
+
+def floating_ip_pool(spec: StackSpec, role: Role) -> str | None:
+    """The external network name a role's machines take floating IPs from, or None."""
+    wants = role == Role.BASTION or (role == Role.INGRESS and spec.network.ingress_floating_ip)
+    return spec.network.external_network_name if wants else None
+
+
+@dataclass(frozen=True)
+class IaasArgs:
+    spec: StackSpec
+    """The validated stack config."""
+    cluster_name: str
+    """Prefix of every OpenStack name (``k8s-<stack>``); unique per stack in a project."""
+
+
+class Iaas(pulumi.ComponentResource):
+    """Network, security groups, node pools, key pair and floating IPs of one stack."""
+
+    network_id: pulumi.Output[str]
+    subnet_id: pulumi.Output[str]
+    security_group_ids: dict[str, pulumi.Output[str]]
+    """Group key (role value or ``node``) -> ID, for the endpoint layer's VIP port."""
+    key_pair_name: str
+    """The Nova key pair every machine was booted with."""
+    nodes: list[Node]
+    """Every machine of every pool, in declaration order."""
+    api_floating_ip: pulumi.Output[str] | None
+    """Address of the API floating IP (``network.apiFloatingIp``), unassociated; None without it."""
+    api_floating_ip_id: pulumi.Output[str] | None
+    """Its Neutron ID, for the endpoint layer's FloatingIpAssociate."""
+
+    def __init__(self, name: str, args: IaasArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8splatform:iaas:Iaas", name, None, opts)
+        spec, cluster = args.spec, args.cluster_name
+        child = pulumi.ResourceOptions(parent=self)
+        self.key_pair_name = f"{cluster}-admin"
+        # Nova key pair names are unique: replace by deleting first. Instances reference the plain
+        # name, so a rotated public key replaces the key pair only (running machines keep the old
+        # key in authorized_keys until the bootstrap layer rotates it).
+        key_pair = openstack.compute.Keypair(
+            f"{name}-keypair",
+            name=self.key_pair_name,
+            public_key=spec.ssh_public_key,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        network = Network(f"{name}-network", NetworkArgs(spec=spec.network, cluster_name=cluster), opts=child)
+        groups = SecurityGroups(
+            f"{name}-secgroups",
+            SecurityGroupsArgs(rules_input=RulesInput.from_spec(spec), cluster_name=cluster),
+            opts=child,
+        )
+        self.nodes = []
+        for pool_name, pool in spec.pools():
+            node_pool = NodePool(
+                f"{name}-pool-{pool_name}",
+                NodePoolArgs(
+                    pool_name=pool_name,
+                    pool=pool,
+                    environment=spec.environment.value,
+                    cluster_name=cluster,
+                    network_id=network.network_id,
+                    subnet_id=network.subnet_id,
+                    security_group_ids=[groups.group_ids[g] for g in memberships(pool.role)],
+                    key_pair=self.key_pair_name,
+                    allowed_address_pairs=allowed_address_pairs(spec, pool.role),
+                    floating_ip_pool=floating_ip_pool(spec, pool.role),
+                    network_ready=network.ready,
+                    boot_after=[key_pair],
+                ),
+                opts=child,
+            )
+            self.nodes += node_pool.nodes
+        self.api_floating_ip = self.api_floating_ip_id = None
+        if spec.network.api_floating_ip:
+            fip = openstack.networking.FloatingIp(
+                f"{name}-api-fip",
+                pool=spec.network.external_network_name,
+                description=f"k8s-platform {cluster}: Kubernetes API endpoint",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=network.ready),
+            )
+            self.api_floating_ip, self.api_floating_ip_id = fip.address, fip.id
+        self.network_id, self.subnet_id = network.network_id, network.subnet_id
+        self.security_group_ids = groups.group_ids
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "subnet_id": self.subnet_id,
+                "security_group_ids": self.security_group_ids,
+                "key_pair_name": self.key_pair_name,
+                "nodes": [n.to_output() for n in self.nodes],
+                "api_floating_ip": self.api_floating_ip,
+                "api_floating_ip_id": self.api_floating_ip_id,
+            }
+        )
