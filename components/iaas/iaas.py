@@ -57,7 +57,9 @@ class Iaas(pulumi.ComponentResource):
     """Network, security groups, node pools, key pair and floating IPs of one stack."""
 
     network_id: pulumi.Output[str]
+    """Neutron network of the machines (created, or network.existingNetworkId)."""
     subnet_id: pulumi.Output[str]
+    """Node subnet (created, or network.existingSubnetId); Octavia members and the VIP port use it."""
     security_group_ids: dict[str, pulumi.Output[str]]
     """Group key (role value or ``node``) -> ID, for the endpoint layer's VIP port."""
     key_pair_name: str

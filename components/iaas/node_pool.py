@@ -35,6 +35,7 @@ class Node:
     pool: str
     """Name of the pool in ``nodePools``."""
     role: Role
+    """What the machine does (decides the bootstrap step)."""
     private_ip: pulumi.Output[str]
     """The port's fixed IPv4 address on the node subnet."""
     labels: Mapping[str, str]
@@ -42,7 +43,9 @@ class Node:
     taints: tuple[Taint, ...]
     """Kubernetes node taints, applied at join time."""
     instance_id: pulumi.Output[str]
+    """Nova instance ID (replaced machine -> new ID: the bootstrap steps re-run)."""
     port_id: pulumi.Output[str]
+    """Neutron port ID of the machine's address."""
     floating_ip: pulumi.Output[str] | None = None
     """Public address (bastion, ingress with ingressFloatingIp); None otherwise."""
     data_volume_ids: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
@@ -72,7 +75,9 @@ class NodePoolArgs:
     cluster_name: str
     """Prefix of the machines' names (e.g. ``k8s-prod`` -> ``k8s-prod-worker-1``)."""
     network_id: pulumi.Input[str]
+    """Neutron network of the ports."""
     subnet_id: pulumi.Input[str]
+    """Subnet the ports take their fixed IP from (Neutron picks it from the allocation pool)."""
     security_group_ids: Sequence[pulumi.Input[str]]
     """Groups on every port of the pool (the role's group, plus ``node`` for Kubernetes nodes)."""
     key_pair: str
@@ -95,6 +100,7 @@ class NodePool(pulumi.ComponentResource):
     nodes: list[Node]
     """The machines, in index order."""
     server_group_id: pulumi.Output[str]
+    """Nova server group spreading the pool (its policy is the pool's antiAffinity)."""
 
     def __init__(self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:iaas:NodePool", name, None, opts)

@@ -144,9 +144,13 @@ class RulesInput:
     roles: frozenset[Role]
     """Roles that have a pool; each gets a group."""
     cni: CniPlugin
+    """calico or flannel: decides the overlay rules between nodes."""
     encapsulation: Encapsulation
+    """Calico ipip (BGP 179 + IP protocol 4) or vxlan (UDP 4789); flannel is always vxlan (8472)."""
     api_endpoint: ApiEndpointKind
+    """haproxy-keepalived (lb group, VRRP, stats) or octavia (amphorae on the node subnet)."""
     etcd_topology: EtcdTopology
+    """external (etcd group) or stacked (etcd ports on the master group)."""
     node_cidr: str
     """The node subnet; Octavia's amphorae reach the masters from addresses in it."""
     admin_cidrs: tuple[str, ...] = ()
