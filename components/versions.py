@@ -25,10 +25,13 @@ class Pin:
 
 ETCD = Pin(
     name="etcd",
-    version="3.5.21",
-    source="https://github.com/etcd-io/etcd/releases/download/v3.5.21/etcd-v3.5.21-linux-amd64.tar.gz",
+    version="3.6.16",
+    source="https://github.com/etcd-io/etcd/releases/download/v3.6.16/etcd-v3.6.16-linux-amd64.tar.gz",
     note=(
-        "The etcd 3.5 line that Kubernetes 1.31-1.33 is tested against. Installed from the upstream "
+        "Newest patch of the 3.6 line (go.etcd.io/etcd/server/v3 v3.6.16 on the module proxy); kubeadm "
+        "1.37 refuses external etcd older than 3.5.24 (MinExternalEtcdVersion) and Kubernetes 1.37 is "
+        "tested against 3.6 (3.7 is kubeadm's stacked default; 3.6 is the more mature line for a "
+        "dedicated cluster). Installed from the upstream "
         "tarball (etcd, etcdctl, etcdutl in /usr/local/bin) because Ubuntu 22.04 ships 3.3. From 3.5 "
         "the offline snapshot commands live in etcdutl (etcdctl's are deprecated, removed in 3.6); the "
         "backup and restore scripts use etcdutl when it is installed and etcdctl otherwise. The tests "

@@ -417,11 +417,5 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-@pytest.mark.xfail(
-    _version(ETCD.version) < _version(KUBEADM_MIN_EXTERNAL_ETCD),
-    reason=f"components/versions.py pins etcd {ETCD.version}; kubeadm {KUBERNETES.version} needs >= "
-    f"{KUBEADM_MIN_EXTERNAL_ETCD} for external etcd (bump ETCD; owned by the etcd renderer)",
-    strict=True,
-)
 def test_etcd_pin_meets_kubeadms_minimum_for_external_etcd() -> None:
     assert _version(ETCD.version) >= _version(KUBEADM_MIN_EXTERNAL_ETCD)
