@@ -13,6 +13,14 @@ machine in this order (``docs/runbooks/etcd-restore.md`` has the details):
 3. any member: ``etcd-restore health`` (waits until every member reports healthy);
 4. every master: ``etcd-restore start-apiserver``.
 
+Each member restores with the token ``<cluster token>-restore-<first 12 hex of the snapshot's
+sha256>``: the same on every member without coordination, and different from the token the old
+cluster was bootstrapped with. etcd derives member and cluster IDs from the peer URLs and that
+token, so the restored cluster gets new IDs, as etcd's recovery guide intends ("a new logical
+cluster"): a member still holding old data, or one restored from another snapshot, is refused
+instead of mixing histories. The token only matters at bootstrap; the unit's own
+``--initial-cluster-token`` is ignored once the data dir exists.
+
 ``restore`` refuses (exit 3, nothing touched, etcd not stopped) a snapshot whose ``.sha256``
 (written by the backup script) is missing or does not match, or that ``snapshot status`` cannot
 read. It restores into a staging directory next to the data directory first, so a failed restore
