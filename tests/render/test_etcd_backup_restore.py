@@ -7,6 +7,7 @@ only their machine-specific settings (paths, ports, the start/stop commands) poi
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import time
@@ -88,7 +89,16 @@ def tree(directory: Path) -> dict[str, int]:
     return {str(p.relative_to(directory)): p.stat().st_ino for p in sorted(directory.rglob("*"))}
 
 
+def cluster_id(cluster: Cluster) -> int:
+    result = cluster.etcdctl("endpoint", "status", "--write-out=json")
+    assert result.returncode == 0, result.stderr
+    ids = {status["Status"]["header"]["cluster_id"] for status in json.loads(result.stdout)}
+    assert len(ids) == 1, ids
+    return ids.pop()
+
+
 def test_backup_and_whole_cluster_restore(cluster: Cluster, tmp_path: Path) -> None:
+    old_cluster_id = cluster_id(cluster)
     started = time.monotonic()
     data = cluster.load(KEYS)
     load_s = time.monotonic() - started
@@ -144,6 +154,7 @@ def test_backup_and_whole_cluster_restore(cluster: Cluster, tmp_path: Path) -> N
     members = cluster.etcdctl("member", "list").stdout.splitlines()
     assert sorted(line.split(", ")[2] for line in members) == ["etcd-0", "etcd-1", "etcd-2"]
     assert cluster.etcdctl("put", "/after-restore", "ok").returncode == 0, "the restored cluster takes writes"
+    assert cluster_id(cluster) != old_cluster_id, "a new logical cluster: old members cannot rejoin it"
     # The damaged data dir was moved aside, never deleted: the roll-back is still there.
     aside = list(damaged.parent.glob("default.etcd.bak-*"))
     assert len(aside) == 1 and (aside[0] / "member" / "snap" / "db").read_bytes() == b"not a bbolt database"
