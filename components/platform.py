@@ -54,8 +54,10 @@ def load_spec() -> StackSpec:
     from pulumi.runtime import config as runtime_config
 
     config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = {key for key in config if runtime_config.is_config_secret(key)}
+    secret_keys |= set(runtime_config.get_config_secret_keys_env())
     try:
-        return parse(config)
+        return parse(config, secret_keys)
     except SpecError as error:
         count = len(error.violations)
         raise pulumi.RunError(

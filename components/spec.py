@@ -428,23 +428,43 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def parse(config: dict[str, Any]) -> StackSpec:
+SECRET_KEYS: dict[str, str] = {
+    "sshPrivateKey": "private key the program's SSH steps log in with (default: the operator's ssh-agent)",
+    "keepalivedAuthPass": "VRRP password of the API load balancers (default: generated, kept in state)",
+}
+"""Config keys that hold secrets. They never enter StackSpec (which may be printed or exported):
+components read them with ``pulumi.Config().get_secret`` so they stay secret Outputs."""
+
+
+def parse(config: dict[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> StackSpec:
     """Validate a ``{"k8s-platform:key": value}`` map (other namespaces ignored).
 
-    Raises SpecError naming each offending key path and the rule it broke.
+    ``secret_keys`` lists the full keys the engine holds encrypted; a stack file's ``{secure: ...}``
+    values count as encrypted too. Raises SpecError naming each offending key path and the rule.
     """
     from components.rules import check  # rules import this module's types
 
     prefix = NAMESPACE + ":"
     data = {k[len(prefix) :]: _decode(v) for k, v in config.items() if k.startswith(prefix)}
+    leaked = [
+        (config_path((key,)), "holds a secret: set it with `pulumi config set --secret`, never in plain text")
+        for key in SECRET_KEYS
+        if key in data and f"{prefix}{key}" not in secret_keys and not _is_secure(data[key])
+    ]
+    for key in SECRET_KEYS:
+        data.pop(key, None)
     try:
         spec = StackSpec.model_validate(data)
     except ValidationError as error:
-        raise SpecError(_pydantic_violations(error)) from None
-    violations = check(spec)
+        raise SpecError(leaked + _pydantic_violations(error)) from None
+    violations = leaked + check(spec)
     if violations:
         raise SpecError(violations)
     return spec
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
 
 
 def read_stack_file(path: str | Path) -> dict[str, Any]:

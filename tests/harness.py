@@ -175,9 +175,13 @@ def run_program(
         preview=preview,
         monitor=_RecordingMonitor(mocks, run),
     )
-    # The engine hands structured values to the program as JSON text; do the same.
-    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_config(stack, overrides).items()}
-    pulumi.runtime.set_all_config(encoded)
+    # The engine hands structured values to the program as JSON text and decrypts secrets, naming
+    # them in a list of secret keys; do the same (an override wrapped in Secret is a secret value).
+    config = stack_config(stack, overrides)
+    secret_keys = [k for k, v in config.items() if isinstance(v, Secret)]
+    config = {k: v.value if isinstance(v, Secret) else v for k, v in config.items()}
+    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    pulumi.runtime.set_all_config(encoded, secret_keys)
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from components.spec import NAMESPACE, SpecError, StackSpec, load_stack_file, parse
+from components.spec import NAMESPACE, SECRET_KEYS, SpecError, StackSpec, load_stack_file, parse
 from tests.harness import ROOT, STACKS, run_program, stack_config
 
 
@@ -51,7 +51,7 @@ def test_stack_files_carry_their_sizing_row(stack, role, vcpu, ram, disk):
 def test_every_declared_config_key_is_in_the_model_and_pulumi_yaml():
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
     model_keys = {f"{NAMESPACE}:{field.alias}" for field in StackSpec.model_fields.values()}
-    assert set(declared) == model_keys
+    assert set(declared) == model_keys | {f"{NAMESPACE}:{key}" for key in SECRET_KEYS}
     for key, schema in declared.items():
         assert schema.get("description"), f"{key} has no description in Pulumi.yaml"
 
@@ -159,3 +159,19 @@ def test_capacity_cli_reports_a_bad_stack_file_without_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "k8s-platform:etcd.members: outside lab etcd runs 3 or 5 members" in result.stderr
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS))
+def test_secret_keys_in_plain_text_are_rejected(key):
+    with pytest.raises(SpecError) as caught:
+        parse(stack_config("prod", {key: "hunter2"}))
+    assert caught.value.violations[0][0] == f"{NAMESPACE}:{key}"
+    assert "pulumi config set --secret" in caught.value.violations[0][1]
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS))
+def test_secret_keys_are_accepted_encrypted_and_kept_out_of_the_spec(key):
+    spec = parse(stack_config("prod", {key: {"secure": "v1:abcd"}}))
+    assert "hunter2" not in spec.model_dump_json()
+    spec = parse(stack_config("prod", {key: "hunter2"}), secret_keys={f"{NAMESPACE}:{key}"})
+    assert "hunter2" not in spec.model_dump_json()
