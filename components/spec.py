@@ -364,6 +364,9 @@ class StackSpec(_Model):
     """OpenSSH public key (one line, ``ssh-ed25519 AAAA... comment``) installed on every machine as
     the stack's Nova key pair; the bootstrap layer logs in with its private half. Not a secret."""
 
+    ssh_user: str = Field(default="ubuntu", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    """Login user of the images (Ubuntu cloud images: ``ubuntu``); needs passwordless sudo."""
+
     @field_validator("ssh_public_key")
     @classmethod
     def _ssh_public_key(cls, v: str) -> str:
