@@ -1,5 +1,13 @@
 """A real etcd cluster on loopback, started from the units this project renders.
 
+By default the Debian packages' etcd 3.4 runs (offline snapshot commands through etcdctl); with
+``K8S_PLATFORM_ETCD_BIN=<dir>`` the same tests run another build, such as the 3.6 pinned in
+``components/versions.py``, whose etcdctl no longer has them (the scripts then use etcdutl). Such a
+build comes from the Go module proxy: a scratch module requiring ``go.etcd.io/etcd/{server,etcdctl,
+etcdutl}/v3`` at the pinned version, with ``etcdmain.Main(os.Args)``, etcdctl's ``main.go`` and
+etcdutl's ``main.go``/``ctl.go`` as its three commands (``go install ...@v3.x`` refuses these modules
+because of their ``replace`` directives).
+
 ``systemctl`` is played by ``svc``, a small script that starts a member with exactly the argv of
 its rendered unit's ``ExecStart`` (parsed, never re-typed) and stops it with SIGTERM; the restore
 script calls it through its configurable start/stop commands. Every process started is recorded
@@ -20,6 +28,9 @@ from pathlib import Path
 
 from components.render.etcd import EtcdClientTls, EtcdMemberArgs, EtcdPeer, EtcdServerTls, render_etcd_unit
 from tests.render.tools import free_port, make_pki, tool, wait_until
+
+ETCD_BIN_ENV = "K8S_PLATFORM_ETCD_BIN"
+"""Directory with etcd, etcdctl and etcdutl to test instead of the Debian packages (3.4, no etcdutl)."""
 
 SVC = r"""#!/usr/bin/env bash
 # Stand-in for systemctl: start/stop one etcd member of the test cluster.
@@ -65,9 +76,18 @@ class Cluster:
     members: list[EtcdMemberArgs] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.etcd = tool("etcd")
-        self.etcdctl_bin = tool("etcdctl")
-        self.etcdutl_bin = shutil.which("etcdutl") or "/usr/bin/etcdutl"  # absent on etcd 3.4
+        override = os.environ.get(ETCD_BIN_ENV)
+        if override:
+            # Another etcd build, e.g. the version pinned for the nodes built from the Go module proxy.
+            self.etcd, self.etcdctl_bin, self.etcdutl_bin = (
+                str(Path(override) / name) for name in ("etcd", "etcdctl", "etcdutl")
+            )
+            for binary in (self.etcd, self.etcdctl_bin, self.etcdutl_bin):
+                assert os.access(binary, os.X_OK), f"{ETCD_BIN_ENV}: {binary} is not an executable"
+        else:
+            self.etcd = tool("etcd")
+            self.etcdctl_bin = tool("etcdctl")
+            self.etcdutl_bin = shutil.which("etcdutl") or "/usr/bin/etcdutl"  # absent on etcd 3.4
         self.pki = make_pki(self.root / "pki")
         self.svc_dir = self.root / "svc"
         self.svc_dir.mkdir()
