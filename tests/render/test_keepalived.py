@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from components.render.keepalived import KeepalivedArgs, LoadBalancerNode, render_keepalived_config
-from tests.render.tools import tool
+from components.spec import Role, load_stack_file
+from tests.render.test_haproxy import haproxy_stacks
+from tests.render.tools import ROOT, tool
 
 NODES = (
     LoadBalancerNode("lb-0", "10.20.0.5"),
@@ -36,6 +38,10 @@ def host_interface() -> str:
         if path.name != "lo" and (path / "type").read_text().strip() == "1":  # ARPHRD_ETHER
             return path.name
     pytest.fail("no Ethernet interface on this machine for keepalived -t")
+
+
+def keepalived_check(config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([tool("keepalived"), "-t", "-f", str(config)], capture_output=True, text=True, timeout=30)
 
 
 def test_priorities_descend_and_peers_are_the_others() -> None:
@@ -87,7 +93,7 @@ def test_invalid_args(overrides: dict, message: str) -> None:
 def test_keepalived_config_test_accepts_rendered_config(node: str, tmp_path: Path) -> None:
     config = tmp_path / "keepalived.conf"
     config.write_text(render_keepalived_config(args(node, interface=host_interface())))
-    result = subprocess.run([tool("keepalived"), "-t", "-f", str(config)], capture_output=True, text=True, timeout=30)
+    result = keepalived_check(config)
     # keepalived -t prints every problem it finds (unknown keyword, truncated auth_pass, missing
     # interface) and exits non-zero; a clean file prints nothing.
     assert result.returncode == 0, result.stderr
@@ -100,6 +106,34 @@ def test_keepalived_config_test_catches_a_broken_file(tmp_path: Path) -> None:
     config = tmp_path / "keepalived.conf"
     text = render_keepalived_config(args(interface=host_interface())).replace("Xy7.k2_Q", "Xy7.k2_Q_too_long")
     config.write_text(text)
-    result = subprocess.run([tool("keepalived"), "-t", "-f", str(config)], capture_output=True, text=True, timeout=30)
+    result = keepalived_check(config)
     assert result.returncode != 0
     assert "Truncating auth_pass" in result.stderr
+
+
+@pytest.mark.realtool
+@pytest.mark.parametrize("stack", haproxy_stacks())
+def test_keepalived_config_test_accepts_each_stack(stack: str, tmp_path: Path) -> None:
+    """Each load balancer of each haproxy stack: its VIP and subnet, one node per LB machine."""
+    spec = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    subnet = spec.network.node_cidr
+    hosts = list(subnet.hosts())
+    nodes = tuple(LoadBalancerNode(f"lb-{i}", str(hosts[4 + i])) for i in range(spec.count(Role.LB)))
+    assert len(nodes) >= 2, "VRRP needs at least two load balancers"
+    for node in nodes:
+        config = tmp_path / f"{node.name}.conf"
+        config.write_text(
+            render_keepalived_config(
+                KeepalivedArgs(
+                    node=node.name,
+                    nodes=nodes,
+                    vip=str(spec.network.api_vip),
+                    vip_prefix_len=subnet.prefixlen,
+                    virtual_router_id=51,
+                    auth_pass="Xy7.k2_Q",
+                    interface=host_interface(),
+                )
+            )
+        )
+        result = keepalived_check(config)
+        assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
