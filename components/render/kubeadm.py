@@ -150,7 +150,8 @@ class BootstrapSecrets:
     token: str = field(repr=False)
     """Bootstrap token ``[a-z0-9]{6}.[a-z0-9]{16}``; created by ``kubeadm init``, used by joins."""
     certificate_key: str = field(repr=False)
-    """64 hex chars: encrypts the control-plane certificates ``kubeadm init --upload-certs`` stores."""
+    """64 hex chars: encrypts the control-plane certificates ``kubeadm init --upload-certs`` stores.
+    Empty for a worker's join (only init and control-plane joins use it)."""
     ca_cert_hash: str = field(default="", repr=False)
     """``sha256:<hex>`` of the cluster CA's public key; known after init (``CA_CERT_HASH_COMMAND``)."""
 
@@ -158,7 +159,7 @@ class BootstrapSecrets:
         # The messages name the field and its format, never the value.
         for name, pattern in (("token", _TOKEN), ("certificate_key", _CERT_KEY), ("ca_cert_hash", _CA_HASH)):
             value = getattr(self, name)
-            if (value or name != "ca_cert_hash") and not pattern.match(value):
+            if (value or name == "token") and not pattern.match(value):
                 raise ValueError(f"BootstrapSecrets.{name}: does not match {pattern.pattern}")
 
 
@@ -338,6 +339,8 @@ def kube_proxy_configuration(args: ClusterArgs) -> dict[str, Any]:
 
 
 def init_configuration(args: ClusterArgs, secrets: BootstrapSecrets, token_ttl: str = "2h") -> dict[str, Any]:
+    if not secrets.certificate_key:
+        raise ValueError("init_configuration: secrets.certificate_key is required (--upload-certs)")
     first = args.masters[0]
     return {
         "apiVersion": KUBEADM_API,
@@ -378,6 +381,8 @@ def join_configuration(args: ClusterArgs, node: Node, secrets: BootstrapSecrets,
         "nodeRegistration": _registration(node),
     }
     if control_plane:
+        if not secrets.certificate_key:
+            raise ValueError("join_configuration: secrets.certificate_key is required for a control-plane join")
         document["controlPlane"] = {
             "localAPIEndpoint": {"advertiseAddress": node.address, "bindPort": args.endpoint_port},
             "certificateKey": secrets.certificate_key,
@@ -423,26 +428,32 @@ def render_remove_node_commands(name: str, timeout: str = "10m") -> tuple[str, .
 # --------------------------------------------------------------------------- from the stack spec
 
 
-def pool_nodes(
-    spec: StackSpec, pool: str, addresses: tuple[str, ...], names: tuple[str, ...] | None = None
-) -> tuple[Node, ...]:
-    """The nodes of ``pool`` with its labels and taints; ``names`` default to ``<pool>-<i>``.
+def pool_node(spec: StackSpec, pool: str, name: str, address: str) -> Node:
+    """One machine of ``pool`` with the pool's labels and taints.
 
     Masters also get kubeadm's control-plane taint, except in an all-in-one cluster (no worker,
     ingress or storage machines, like the lab), where they must run the workloads.
     """
     config = spec.node_pools[pool]
     if config.role not in KUBERNETES_ROLES:
-        raise ValueError(f"pool_nodes: pool {pool!r} ({config.role}) does not join Kubernetes")
-    if len(addresses) != config.count:
-        raise ValueError(f"pool_nodes: pool {pool!r} has {config.count} machines, got {len(addresses)} addresses")
+        raise ValueError(f"pool_node: pool {pool!r} ({config.role}) does not join Kubernetes")
     taints = config.taints
     if config.role == Role.MASTER and spec.count(Role.WORKER, Role.INGRESS, Role.STORAGE) > 0:
         taints = (CONTROL_PLANE_TAINT, *taints)
+    return Node(name, address, dict(config.labels), taints)
+
+
+def pool_nodes(
+    spec: StackSpec, pool: str, addresses: tuple[str, ...], names: tuple[str, ...] | None = None
+) -> tuple[Node, ...]:
+    """The nodes of ``pool`` (``pool_node`` each); ``names`` default to ``<pool>-<i>``."""
+    config = spec.node_pools[pool]
+    if len(addresses) != config.count:
+        raise ValueError(f"pool_nodes: pool {pool!r} has {config.count} machines, got {len(addresses)} addresses")
     names = names or tuple(f"{pool}-{i}" for i in range(config.count))
     if len(names) != config.count:
         raise ValueError(f"pool_nodes: pool {pool!r} has {config.count} machines, got {len(names)} names")
-    return tuple(Node(n, a, dict(config.labels), taints) for n, a in zip(names, addresses, strict=True))
+    return tuple(pool_node(spec, pool, n, a) for n, a in zip(names, addresses, strict=True))
 
 
 def cluster_args_from_spec(
@@ -459,15 +470,16 @@ def cluster_args_from_spec(
     """
     if spec.network.api_floating_ip and not floating_ip:
         raise ValueError("cluster_args_from_spec: network.apiFloatingIp is set but no floating_ip was given")
-    return ClusterArgs(
-        endpoint_host=str(spec.network.api_vip),
-        masters=masters,
-        pod_subnet=str(spec.network.pod_cidr),
-        service_subnet=str(spec.network.service_cidr),
-        node_cidr_mask_size=spec.network.pod_cidr_node_prefix,
-        floating_ip=floating_ip,
-        etcd=ExternalEtcd(etcd_endpoints) if etcd_endpoints else None,
-        event_ttl=spec.kubernetes.event_ttl,
-        kubelet=spec.kubelet,
-        **overrides,
-    )
+    fields: dict[str, Any] = {
+        "endpoint_host": str(spec.network.api_vip),
+        "masters": masters,
+        "pod_subnet": str(spec.network.pod_cidr),
+        "service_subnet": str(spec.network.service_cidr),
+        "node_cidr_mask_size": spec.network.pod_cidr_node_prefix,
+        "floating_ip": floating_ip,
+        "etcd": ExternalEtcd(etcd_endpoints) if etcd_endpoints else None,
+        "event_ttl": spec.kubernetes.event_ttl,
+        "kubelet": spec.kubelet,
+    }
+    # Deploy-time values win over the spec's (the endpoint component reports the address it serves).
+    return ClusterArgs(**{**fields, **overrides})
