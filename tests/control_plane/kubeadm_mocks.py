@@ -1,0 +1,130 @@
+"""Mocks for the bootstrap tests: what the remote hosts would print, and addresses that stay put.
+
+The shared harness (tests/harness.py) hands out port addresses in registration order and leaves
+outputs it does not know unset, which a preview treats as unknown. The bootstrap's join scripts are
+built from the first master's output (the join secrets), so these tests replace the harness's mocks
+with ``BootstrapMocks``:
+
+* ports get an address derived from their pool and index (198.18.<pool>.<index>), so removing one
+  machine does not move any other machine's address (as in Neutron);
+* every ``<node>-secrets`` step prints a token, a CA hash and (control plane) a certificate key
+  derived from its own name, so a test can tell which node's secrets reached which script;
+* the ``kubeconfig`` step prints an admin kubeconfig whose server is *not* the endpoint, so the
+  rewrite is visible; the init's random password is 86 hex characters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+
+from tests import harness
+
+COMMAND = "command:remote:Command"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+PORT = "openstack:networking/port:Port"
+CA_CERT_HASH = "sha256:" + hashlib.sha256(b"cluster CA").hexdigest()
+ADMIN_KEY_DATA = "RkFLRS1BRE1JTi1LRVktREFUQQ=="
+"""The fake admin kubeconfig's client-key-data: must only ever appear inside a Secret."""
+_PORT_NAME = re.compile(r"-pool-(?P<pool>[a-z0-9-]+)-(?P<index>[0-9]+)-port$")
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def token_of(step: str) -> str:
+    """The bootstrap token the ``step`` (a ``<node>-secrets`` resource name) prints."""
+    h = digest(step)
+    return f"{h[:6]}.{h[6:22]}"
+
+
+def certificate_key_of(step: str) -> str:
+    return digest(step + "/certificate-key")
+
+
+def port_address(name: str) -> str:
+    match = _PORT_NAME.search(name)
+    if not match:
+        raise AssertionError(f"unexpected port name {name}")
+    return f"198.18.{zlib.crc32(match['pool'].encode()) % 200 + 10}.{int(match['index'])}"
+
+
+def fake_kubeconfig(server: str = "https://127.0.0.1:6443") -> str:
+    return f"""apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: Q0EtREFUQQ==
+    server: {server}
+  name: kubernetes
+contexts:
+- context: {{cluster: kubernetes, user: kubernetes-admin}}
+  name: kubernetes-admin@kubernetes
+current-context: kubernetes-admin@kubernetes
+users:
+- name: kubernetes-admin
+  user:
+    client-certificate-data: Q0VSVC1EQVRB
+    client-key-data: {ADMIN_KEY_DATA}
+"""
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, harness.Secret) else value
+
+
+class BootstrapMocks(harness._Mocks):
+    """The harness's mocks plus what the bootstrap's remote steps print (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addresses: dict[str, str] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        resource_id, state = super().new_resource(args)
+        if args.typ == PORT:
+            address = port_address(args.name)
+            owner = self.addresses.setdefault(address, args.name)
+            assert owner == args.name, f"{args.name} and {owner} got the same fake address"
+            state["allFixedIps"] = [address]
+        elif args.typ == PASSWORD:
+            state["result"] = (digest(args.name) * 2)[: int(args.inputs["length"])]
+        elif args.typ == COMMAND:
+            state["stdout"] = self._stdout(args.name, str(_plain(args.inputs.get("create", ""))))
+            state["stderr"] = ""
+        return resource_id, state
+
+    @staticmethod
+    def _stdout(name: str, create: str) -> str:
+        if name.endswith("-secrets"):
+            lines = [f"token={token_of(name)}", f"ca-cert-hash={CA_CERT_HASH}"]
+            if "upload-certs" in create:
+                lines.append(f"certificate-key={certificate_key_of(name)}")
+            return "\n".join(lines) + "\n"
+        if name.endswith("-kubeconfig"):
+            return fake_kubeconfig()
+        return ""
+
+
+@contextlib.contextmanager
+def bootstrap_mocks() -> Iterator[None]:
+    """Run ``harness.run_program`` with ``BootstrapMocks`` inside this block."""
+    original = harness._Mocks
+    harness._Mocks = BootstrapMocks
+    try:
+        yield
+    finally:
+        harness._Mocks = original
+
+
+def run_bootstrap(stack: str, overrides: dict[str, Any] | None = None) -> harness.ProgramRun:
+    """``__main__.py`` of ``stack`` under ``BootstrapMocks``."""
+    with bootstrap_mocks():
+        return harness.run_program(stack, overrides)
