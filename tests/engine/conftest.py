@@ -1,4 +1,4 @@
-"""A real Pulumi engine on a temporary local backend, shared by the engine tests of one session."""
+"""The real Pulumi engine (the CLI from scripts/bootstrap) on a temporary local backend."""
 
 from __future__ import annotations
 
@@ -20,5 +20,11 @@ def committed_preview(request, engine):
     """``(stack, preview)`` of a committed stack file, with the policy pack; one run per stack."""
     stack = request.param
     if stack not in _PREVIEWS:
-        _PREVIEWS[stack] = engine.preview(stack_config(stack))
+        _PREVIEWS[stack] = engine.preview(stack_config(stack), policy_packs=[str(engine_policy_pack())])
     return stack, _PREVIEWS[stack]
+
+
+def engine_policy_pack():
+    from tests.engine.cli import ROOT
+
+    return ROOT / "policies"

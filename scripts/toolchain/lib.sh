@@ -1,0 +1,489 @@
+# shellcheck shell=bash source-path=SCRIPTDIR
+# Functions for scripts/bootstrap. Source this file; it does nothing on its own.
+#
+# Cache layout (outside the checkout, shared by every clone on the machine):
+#   $K8S_PLATFORM_TOOLCHAIN_DIR/
+#     bin/                              pulumi, pulumi-language-python (put on PATH by env.sh)
+#     <name>-<version>/<name>           one built binary, plus BUILD-INFO (module, Go, time) and build.log
+#     logs/<step>.log                   log of the last run of each step
+#     work/<name>-<version>/            scratch copy of a module while it builds (removed on success)
+
+tc_say() { printf '==> %s\n' "$*"; }
+tc_note() { printf '    %s\n' "$*"; }
+tc_warn() { printf 'bootstrap: warning: %s\n' "$*" >&2; }
+
+# tc_fail STEP LOG: print the end of LOG and a one-line error naming the step and the log.
+tc_fail() {
+  local step=$1 log=${2:-}
+  if [[ -n $log && -s $log ]]; then
+    tail -n 20 "$log" | sed 's/^/    | /' >&2
+    printf 'bootstrap: FAILED: %s (log: %s)\n' "$step" "$log" >&2
+  else
+    printf 'bootstrap: FAILED: %s\n' "$step" >&2
+  fi
+  return 1
+}
+
+tc_duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+# tc_heartbeat_start / tc_heartbeat_stop: print a line every 2 minutes while a long step runs.
+tc_heartbeat_start() {
+  local t0=$SECONDS main=$$
+  (
+    while sleep 120; do
+      kill -0 "$main" 2>/dev/null || exit 0
+      printf '    ... still working (%s)\n' "$(tc_duration $((SECONDS - t0)))"
+    done
+  ) &
+  tc_heartbeat_pid=$!
+}
+tc_heartbeat_stop() {
+  if [[ -n ${tc_heartbeat_pid:-} ]]; then
+    kill "$tc_heartbeat_pid" 2>/dev/null || true
+    wait "$tc_heartbeat_pid" 2>/dev/null || true
+    tc_heartbeat_pid=
+  fi
+}
+
+# tc_run STEP LOG CMD...: run CMD (a command or a function) with errexit on and all its output
+# appended to LOG; on failure report STEP and LOG and return 1.
+# Never call it (or a function that calls it) as `tc_run ... || x` or `if tc_run`: bash then
+# ignores errexit inside CMD. scripts/bootstrap runs each step in a `set -e` subshell instead.
+tc_run() {
+  local step=$1 log=$2 rc=0
+  shift 2
+  mkdir -p "$(dirname "$log")"
+  set +e
+  ( set -euo pipefail; "$@" ) >>"$log" 2>&1
+  rc=$?
+  set -e
+  if ((rc != 0)); then
+    tc_fail "$step" "$log"
+    return 1
+  fi
+}
+
+# tc_pin FILE NAME: the version pinned as NAME==X in a requirements file.
+tc_pin() {
+  local file=$1 name=$2 v
+  v=$(sed -n -E "s/^${name}==([^[:space:];#]+).*/\\1/p" "$file" | head -n 1)
+  [[ -n $v ]] || { printf 'bootstrap: FAILED: no "%s==<version>" pin in %s\n' "$name" "$file" >&2; return 1; }
+  printf '%s\n' "$v"
+}
+
+# tc_version_ge A B: true if version A >= version B.
+tc_version_ge() { [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$2" ]]; }
+
+# tc_load_versions REPO_ROOT: set the version variables from requirements.txt and versions.env.
+tc_load_versions() {
+  local root=$1 req=$1/requirements.txt
+  PULUMI_VERSION=$(tc_pin "$req" pulumi)
+  PULUMI_OPENSTACK_VERSION=$(tc_pin "$req" pulumi-openstack)
+  PULUMI_KUBERNETES_VERSION=$(tc_pin "$req" pulumi-kubernetes)
+  PULUMI_COMMAND_VERSION=$(tc_pin "$req" pulumi-command)
+  PULUMI_TLS_VERSION=$(tc_pin "$req" pulumi-tls)
+  PULUMI_RANDOM_VERSION=$(tc_pin "$req" pulumi-random)
+  PULUMI_CLI_VERSION='' PULUMI_LANGUAGE_PYTHON_MODULE_VERSION='' GO_FALLBACK_TOOLCHAIN=''
+  PULUMI_OPENSTACK_MODULE_VERSION='' PULUMI_KUBERNETES_MODULE_VERSION='' PULUMI_COMMAND_MODULE_VERSION=''
+  PULUMI_TLS_MODULE_VERSION='' PULUMI_RANDOM_MODULE_VERSION=''
+  # shellcheck source=versions.env
+  . "$root/scripts/toolchain/versions.env"
+  PULUMI_CLI_VERSION=${PULUMI_CLI_VERSION:-$PULUMI_VERSION}
+  if ! tc_version_ge "$PULUMI_CLI_VERSION" "$PULUMI_VERSION"; then
+    printf 'bootstrap: FAILED: PULUMI_CLI_VERSION=%s in scripts/toolchain/versions.env is older than pulumi==%s in requirements.txt\n' \
+      "$PULUMI_CLI_VERSION" "$PULUMI_VERSION" >&2
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Python virtualenvs
+
+# tc_venv_stamp PYTHON FILE...: a hash of the interpreter version and the requirement files.
+tc_venv_stamp() {
+  local py=$1
+  shift
+  { "$py" -c 'import sys; print(sys.version)'; cat "$@"; } | sha256sum | cut -d' ' -f1
+}
+
+# tc_ensure_venv VENV REQUIREMENTS [EXTRA_HASHED_FILE...]: create VENV and install REQUIREMENTS,
+# unless VENV's stamp shows that these exact requirement files are already installed.
+tc_ensure_venv() {
+  local venv=$1 req=$2 log stamp_file want
+  local rel=${venv#"${REPO_ROOT:-}"/}
+  log=$K8S_PLATFORM_TOOLCHAIN_DIR/logs/venv-${rel//\//-}.log
+  stamp_file=$venv/.bootstrap-stamp
+  : >"$log"
+  if [[ ! -x $venv/bin/python ]]; then
+    tc_say "creating virtualenv $venv"
+    tc_run "create virtualenv $venv" "$log" python3 -m venv "$venv"
+  fi
+  want=$(tc_venv_stamp "$venv/bin/python" "${@:2}")
+  if [[ -f $stamp_file && "$(cat "$stamp_file")" == "$want" ]]; then
+    tc_say "virtualenv $venv is up to date with $(basename "$req")"
+    return 0
+  fi
+  tc_say "installing $(basename "$req") into $venv (log: $log)"
+  tc_run "pip install -r $req into $venv" "$log" \
+    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -r "$req"
+  printf '%s\n' "$want" >"$stamp_file"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Go builds
+
+# tc_go_json_field JSON FIELD...: print a field (dotted path) of a JSON object, empty if absent.
+tc_go_json_field() {
+  python3 -c '
+import json, sys
+data = json.loads(sys.argv[1] or "{}")
+for key in sys.argv[2].split("."):
+    data = data.get(key) if isinstance(data, dict) else None
+print(data if isinstance(data, str) else "")
+' "$1" "$2"
+}
+
+# tc_go_download MODULE@QUERY: print `go mod download -json` output; on failure print the
+# proxy's error on stderr and return 1.
+tc_go_download() {
+  local out err
+  out=$(cd "$K8S_PLATFORM_TOOLCHAIN_DIR/work" && GOFLAGS=-mod=mod go mod download -json "$1" 2>/dev/null) || true
+  err=$(tc_go_json_field "$out" Error)
+  if [[ -z $out || -n $err || -z "$(tc_go_json_field "$out" Dir)" ]]; then
+    err=${err:-no output}
+    err=${err//$'\n'/ }
+    printf 'go mod download %s failed: %s\n' "$1" "${err//$'\t'/}" >&2
+    return 1
+  fi
+  printf '%s\n' "$out"
+}
+
+# tc_release_commit MODULE@VERSION: the commit hash of a tagged module version (the release
+# commit of the repository), from the proxy's Origin information.
+tc_release_commit() {
+  local out hash
+  out=$(tc_go_download "$1") || return 1
+  hash=$(tc_go_json_field "$out" Origin.Hash)
+  if [[ -z $hash ]]; then
+    printf 'go mod download %s: the module proxy reports no Origin.Hash (release commit) for it\n' "$1" >&2
+    return 1
+  fi
+  printf '%s\n' "$hash"
+}
+
+# tc_resolve_module MODULE OVERRIDE TAGGED...: print the module version to build: OVERRIDE if
+# set, else the pseudo-version of the commit of the first TAGGED module@version that reports one.
+tc_resolve_module() {
+  local module=$1 override=$2 tagged commit out
+  shift 2
+  if [[ -n $override ]]; then
+    printf '%s\n' "$override"
+    return 0
+  fi
+  for tagged in "$@"; do
+    if commit=$(tc_release_commit "$tagged"); then
+      if ! out=$(tc_go_download "$module@$commit"); then
+        printf '%s at %s (the commit of %s) is not served by the Go module proxy\n' "$module" "$commit" "$tagged" >&2
+        return 1
+      fi
+      tc_go_json_field "$out" Version
+      return 0
+    fi
+  done
+  printf 'cannot find the release commit to build %s from (tried %s); set its *_MODULE_VERSION in scripts/toolchain/versions.env\n' \
+    "$module" "$*" >&2
+  return 1
+}
+
+# tc_go_for_module GO_MOD_DIR: export GOTOOLCHAIN when the module needs a newer Go than the machine's.
+tc_go_for_module() {
+  local need have
+  need=$(cd "$1" && go mod edit -json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Go") or "")')
+  have=$(GOTOOLCHAIN=local go env GOVERSION)
+  have=${have#go}
+  if [[ -n $need ]] && ! tc_version_ge "$have" "$need"; then
+    echo "go.mod needs go $need, the machine has go $have: using GOTOOLCHAIN=$GO_FALLBACK_TOOLCHAIN"
+    export GOTOOLCHAIN=$GO_FALLBACK_TOOLCHAIN
+  fi
+}
+
+# tc_drop_local_replaces PINS: in the go.mod of the current directory, drop every replace that
+# points at a path inside the upstream repository (such paths don't exist in a module copy). PINS
+# is a space-separated list of module@version: a dropped module listed there is required at that
+# version (e.g. github.com/pulumi/pulumi/sdk/v3@v3.274.0 for the CLI built from pkg/v3).
+tc_drop_local_replaces() {
+  local pins=$1 old pin
+  go mod edit -json | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("Replace") or []:
+    if not r["New"].get("Version"):
+        print(r["Old"]["Path"] + ("@" + r["Old"]["Version"] if r["Old"].get("Version") else ""))
+' | while read -r old; do
+    echo "go.mod: dropping local replace of $old"
+    go mod edit -dropreplace="$old"
+    for pin in $pins; do
+      if [[ ${pin%@*} == "${old%@*}" ]]; then
+        echo "go.mod: requiring $pin"
+        go mod edit -require="$pin"
+      fi
+    done
+  done
+}
+
+# tc_build_steps: the body of one build, run by tc_run with its output in the build log.
+# Uses the variables set by tc_build_go_binary.
+tc_build_steps() {
+  echo "building $b_name $b_version from $b_module@$b_modversion ($(date -u +%FT%TZ))"
+  local out dir
+  out=$(tc_go_download "$b_module@$b_modversion")
+  dir=$(tc_go_json_field "$out" Dir)
+  rm -rf "$b_work"
+  mkdir -p "$b_work/out"
+  cp -a "$dir" "$b_work/src"
+  chmod -R u+w "$b_work/src"
+  cd "$b_work/src"
+  tc_drop_local_replaces "$b_pins"
+  tc_go_for_module .
+  export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+  if [[ -n $b_generate ]]; then
+    echo "go generate ./$b_generate (VERSION=$b_version)"
+    (cd "$b_generate" && VERSION=$b_version go generate ./)
+  fi
+  echo "go build ./$b_package"
+  go build -trimpath -tags "$b_tags" -ldflags "-s -w $b_ldflags" -o "$b_work/out/$b_name" "./$b_package"
+  "$b_check" "$b_work/out/$b_name" "$b_version"
+  {
+    echo "name=$b_name"
+    echo "version=$b_version"
+    echo "module=$b_module@$b_modversion"
+    echo "go=$(go env GOVERSION)"
+    echo "built=$(date -u +%FT%TZ)"
+  } >"$b_work/out/BUILD-INFO"
+}
+
+# Checks that a freshly built binary runs and reports the expected version.
+tc_check_cli() {
+  local got
+  got=$("$1" version --non-interactive 2>/dev/null | head -n 1)
+  echo "$1 version: $got"
+  [[ $got == "v$2" ]]
+}
+tc_check_version_flag() {
+  local got
+  got=$("$1" -version 2>/dev/null | head -n 1)
+  echo "$1 -version: $got"
+  [[ $got == "$2" || $got == "v$2" ]]
+}
+tc_check_executable() { [[ -x $1 && -s $1 ]]; }
+
+# tc_build_go_binary NAME VERSION MODULE MODVERSION PACKAGE LDFLAGS TAGS GENERATE PINS CHECK
+# Ensure $K8S_PLATFORM_TOOLCHAIN_DIR/NAME-VERSION/NAME exists, building it from the Go module
+# MODULE@MODVERSION (package PACKAGE inside it) when it doesn't. GENERATE is a package directory
+# whose `go generate` must run first (or empty). PINS: see tc_drop_local_replaces. CHECK is a
+# function that tests the built binary.
+tc_build_go_binary() {
+  local b_name=$1 b_version=$2 b_module=$3 b_modversion=$4 b_package=$5 b_ldflags=$6 b_tags=$7
+  local b_generate=$8 b_pins=$9 b_check=${10}
+  local dest=$K8S_PLATFORM_TOOLCHAIN_DIR/$b_name-$b_version
+  local b_work=$K8S_PLATFORM_TOOLCHAIN_DIR/work/$b_name-$b_version
+  local log=$K8S_PLATFORM_TOOLCHAIN_DIR/logs/build-$b_name-$b_version.log
+  local start=$SECONDS
+  if [[ -x $dest/$b_name && -f $dest/BUILD-INFO ]] &&
+    grep -qxF "module=$b_module@$b_modversion" "$dest/BUILD-INFO"; then
+    tc_say "$b_name v$b_version: cached in $dest"
+    return 0
+  fi
+  tc_say "building $b_name v$b_version from $b_module@$b_modversion (this takes several minutes; log: $log)"
+  : >"$log"
+  tc_heartbeat_start
+  trap tc_heartbeat_stop EXIT
+  set +e
+  tc_run "build $b_name v$b_version" "$log" tc_build_steps
+  local rc=$?
+  set -e
+  tc_heartbeat_stop
+  ((rc == 0)) || return 1
+  cp "$log" "$b_work/out/build.log"
+  rm -rf "$dest"
+  mv "$b_work/out" "$dest"
+  rm -rf "$b_work"
+  tc_note "built in $(tc_duration $((SECONDS - start))): $dest/$b_name"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tools
+
+# tc_link_bin FILE: make FILE available as $K8S_PLATFORM_TOOLCHAIN_DIR/bin/<basename>.
+tc_link_bin() {
+  local bin=$K8S_PLATFORM_TOOLCHAIN_DIR/bin target
+  target=$bin/$(basename "$1")
+  [[ $1 -ef $target ]] && return 0
+  mkdir -p "$bin"
+  # A hard link (or copy), not a symlink: the CLI looks for its language hosts next to the
+  # resolved path of its own executable.
+  ln -f "$1" "$bin/.tmp-link" 2>/dev/null || cp -f "$1" "$bin/.tmp-link"
+  mv -f "$bin/.tmp-link" "$target"
+}
+
+# tc_ambient_version CMD ARGS...: the first line CMD prints, if CMD is on PATH outside our bin dir.
+tc_ambient_version() {
+  local path
+  path=$(command -v "$1" 2>/dev/null) || return 1
+  [[ $path != "$K8S_PLATFORM_TOOLCHAIN_DIR/bin/"* ]] || return 1
+  "$@" 2>/dev/null | head -n 1
+}
+
+# tc_module_version MODULE OVERRIDE DEST TAGGED...: the module version to build into DEST: OVERRIDE
+# if set, else the one DEST was built from, else resolved from the release tag (tc_resolve_module).
+# On failure prints the reason on stdout and returns 1.
+tc_module_version() {
+  local module=$1 override=$2 dest=$3 err
+  shift 3
+  if [[ -z $override && -f $dest/BUILD-INFO ]]; then
+    sed -n "s|^module=$module@||p" "$dest/BUILD-INFO"
+    return 0
+  fi
+  err=$(mktemp)
+  if tc_resolve_module "$module" "$override" "$@" 2>"$err"; then
+    rm -f "$err"
+    return 0
+  fi
+  # The last line says what is missing; the lines before it say why.
+  tail -n 1 "$err"
+  head -n -1 "$err" | sed 's/^/    /' >&2
+  rm -f "$err"
+  return 1
+}
+
+tc_ensure_cli() {
+  local v=$PULUMI_CLI_VERSION got
+  if got=$(tc_ambient_version pulumi version --non-interactive) &&
+    [[ $got == "v$PULUMI_VERSION" || $got == "v$v" ]]; then
+    tc_say "pulumi CLI $got: using $(command -v pulumi)"
+    rm -f "$K8S_PLATFORM_TOOLCHAIN_DIR/bin/pulumi"
+    return 0
+  fi
+  tc_build_go_binary pulumi "$v" github.com/pulumi/pulumi/pkg/v3 "v$v" cmd/pulumi \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" "osusergo grpcnotrace" "" \
+    "github.com/pulumi/pulumi/sdk/v3@v$v" tc_check_cli
+  tc_link_bin "$K8S_PLATFORM_TOOLCHAIN_DIR/pulumi-$v/pulumi"
+}
+
+tc_ensure_language_python() {
+  local v=$PULUMI_CLI_VERSION got modversion
+  local module=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+  local dest=$K8S_PLATFORM_TOOLCHAIN_DIR/pulumi-language-python-$v
+  if got=$(tc_ambient_version pulumi-language-python -version) &&
+    [[ ${got#v} == "$PULUMI_VERSION" || ${got#v} == "$v" ]]; then
+    tc_say "pulumi-language-python $got: using $(command -v pulumi-language-python)"
+    rm -f "$K8S_PLATFORM_TOOLCHAIN_DIR/bin/pulumi-language-python"
+    return 0
+  fi
+  if ! modversion=$(tc_module_version "$module" "$PULUMI_LANGUAGE_PYTHON_MODULE_VERSION" "$dest" \
+    "github.com/pulumi/pulumi/pkg/v3@v$v" "github.com/pulumi/pulumi/sdk/v3@v$v"); then
+    tc_note "(a pulumi-language-python v$v obtained elsewhere is used when it is on PATH)" >&2
+    tc_fail "pulumi-language-python v$v: $modversion"
+    return 1
+  fi
+  tc_build_go_binary pulumi-language-python "$v" "$module" "$modversion" . \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" "osusergo grpcnotrace" "" \
+    "github.com/pulumi/pulumi/pkg/v3@v$v github.com/pulumi/pulumi/sdk/v3@v$v" tc_check_version_flag
+  tc_link_bin "$dest/pulumi-language-python"
+}
+
+# tc_install_plugin NAME VERSION BINARY: install a resource provider binary into the plugin
+# folder the way the engine's own installer leaves it: the binary inside
+# plugins/resource-NAME-vVERSION/, a .lock file beside it and no .partial file (a .partial file
+# marks an unfinished install and makes the engine ignore the plugin).
+tc_install_plugin() {
+  local name=$1 version=$2 binary=$3
+  local plugins=$PULUMI_HOME/plugins
+  local dir=$plugins/resource-$name-v$version
+  mkdir -p "$plugins"
+  : >"$dir.partial"
+  rm -rf "$dir"
+  mkdir "$dir"
+  cp "$binary" "$dir/pulumi-resource-$name"
+  chmod 0755 "$dir/pulumi-resource-$name"
+  : >"$dir.lock"
+  rm -f "$dir.partial"
+}
+
+tc_plugin_installed() {
+  local dir=$PULUMI_HOME/plugins/resource-$1-v$2
+  [[ -x $dir/pulumi-resource-$1 && ! -e $dir.partial ]]
+}
+
+# tc_ensure_provider NAME VERSION MODULE OVERRIDE PACKAGE VERSION_VAR GENERATE PINS TAGGED...
+# Make sure plugins/resource-NAME-vVERSION is installed: keep an installed one, else build the
+# provider from MODULE (at OVERRIDE, or at the commit of the first TAGGED module@version) and
+# install it.
+tc_ensure_provider() {
+  local name=$1 version=$2 module=$3 override=$4 package=$5 version_var=$6 generate=$7 pins=$8
+  shift 8
+  local bin=pulumi-resource-$name modversion
+  local dest=$K8S_PLATFORM_TOOLCHAIN_DIR/$bin-$version
+  if tc_plugin_installed "$name" "$version" && [[ -z $override ]]; then
+    tc_say "$bin v$version: installed in $PULUMI_HOME/plugins"
+  else
+    if ! modversion=$(tc_module_version "$module" "$override" "$dest" "$@"); then
+      tc_note "(a $bin v$version obtained elsewhere can be installed with: pulumi plugin install resource $name $version --file PATH)" >&2
+      tc_fail "$bin v$version: $modversion"
+      return 1
+    fi
+    tc_build_go_binary "$bin" "$version" "$module" "$modversion" "$package" \
+      "-X $version_var=$version" "" "$generate" "$pins" tc_check_executable
+    if ! cmp -s "$dest/$bin" "$PULUMI_HOME/plugins/resource-$name-v$version/$bin"; then
+      tc_say "installing $bin v$version into $PULUMI_HOME/plugins"
+      tc_install_plugin "$name" "$version" "$dest/$bin"
+    fi
+  fi
+  if command -v "$bin" >/dev/null 2>&1; then
+    tc_warn "$(command -v "$bin") is on PATH and overrides the installed plugin (PULUMI_IGNORE_AMBIENT_PLUGINS=true stops that)"
+  fi
+}
+
+tc_ensure_openstack() {
+  local v=$PULUMI_OPENSTACK_VERSION
+  tc_ensure_provider openstack "$v" github.com/pulumi/pulumi-openstack/provider/v5 \
+    "$PULUMI_OPENSTACK_MODULE_VERSION" cmd/pulumi-resource-openstack \
+    github.com/pulumi/pulumi-openstack/provider/v5/pkg/version.Version cmd/pulumi-resource-openstack \
+    "github.com/pulumi/pulumi-openstack/sdk/v5@v$v" \
+    "github.com/pulumi/pulumi-openstack/sdk/v5@v$v"
+}
+
+tc_ensure_kubernetes() {
+  local v=$PULUMI_KUBERNETES_VERSION
+  tc_ensure_provider kubernetes "$v" github.com/pulumi/pulumi-kubernetes/provider/v4 \
+    "$PULUMI_KUBERNETES_MODULE_VERSION" cmd/pulumi-resource-kubernetes \
+    github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version cmd/pulumi-resource-kubernetes \
+    "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v" \
+    "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v"
+}
+
+tc_ensure_command() {
+  local v=$PULUMI_COMMAND_VERSION
+  tc_ensure_provider command "$v" github.com/pulumi/pulumi-command/provider \
+    "$PULUMI_COMMAND_MODULE_VERSION" cmd/pulumi-resource-command \
+    github.com/pulumi/pulumi-command/provider/pkg/version.Version "" \
+    "github.com/pulumi/pulumi-command/sdk@v$v" \
+    "github.com/pulumi/pulumi-command/sdk@v$v"
+}
+# pulumi-tls and pulumi-random are bridged Terraform providers laid out like pulumi-openstack:
+# provider/vN embeds schema-embed.json made by `go generate` in cmd/pulumi-resource-<name>.
+tc_ensure_tls() {
+  local v=$PULUMI_TLS_VERSION
+  tc_ensure_provider tls "$v" github.com/pulumi/pulumi-tls/provider/v5 \
+    "$PULUMI_TLS_MODULE_VERSION" cmd/pulumi-resource-tls \
+    github.com/pulumi/pulumi-tls/provider/v5/pkg/version.Version cmd/pulumi-resource-tls \
+    "github.com/pulumi/pulumi-tls/sdk/v5@v$v" \
+    "github.com/pulumi/pulumi-tls/sdk/v5@v$v"
+}
+tc_ensure_random() {
+  local v=$PULUMI_RANDOM_VERSION
+  tc_ensure_provider random "$v" github.com/pulumi/pulumi-random/provider/v4 \
+    "$PULUMI_RANDOM_MODULE_VERSION" cmd/pulumi-resource-random \
+    github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version cmd/pulumi-resource-random \
+    "github.com/pulumi/pulumi-random/sdk/v4@v$v" \
+    "github.com/pulumi/pulumi-random/sdk/v4@v$v"
+}
