@@ -159,6 +159,24 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
     return config
 
 
+def capacity_cli(tmp_path: Path, stack: str, overrides: dict[str, Any] | None = None):
+    """``python -m components.capacity`` on a stack file written from ``stack`` + ``overrides``."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    stack_file = tmp_path / f"Pulumi.{stack}-variant.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": stack_config(stack, overrides)}))
+    return subprocess.run(
+        [sys.executable, "-m", "components.capacity", str(stack_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def run_program(
     stack: str, overrides: dict[str, Any] | None = None, preview: bool = True, into: ProgramRun | None = None
 ) -> ProgramRun:

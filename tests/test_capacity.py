@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from components.capacity import Allocatable, Demand, allocatable, demand, plan, required_nodes, with_headroom
 from components.quantity import mebibytes, millicores, parse_quantity
 from components.spec import Kubelet, NodePool, Workload, load_stack_file
-from tests.harness import ROOT, STACKS
+from tests.harness import ROOT, STACKS, capacity_cli
 
 KUBELET = Kubelet()
 
@@ -73,19 +73,7 @@ def test_capacity_cli_prints_each_plan(stack):
 
 
 def test_capacity_cli_exits_non_zero_when_a_pool_is_short(tmp_path):
-    import yaml
-
-    from tests.harness import stack_config
-
-    stack_file = tmp_path / "Pulumi.short.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": stack_config("prod", {"nodePools.worker.count": 10})}))
-    result = subprocess.run(
-        [sys.executable, "-m", "components.capacity", str(stack_file)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = capacity_cli(tmp_path, "prod", {"nodePools.worker.count": 10})
     assert result.returncode == 1
     assert "SHORT by 20" in result.stdout
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 
 from components.spec import NAMESPACE, SECRET_KEYS, SpecError, StackSpec, load_stack_file, parse
-from tests.harness import ROOT, STACKS, run_program, stack_config
+from tests.harness import ROOT, STACKS, capacity_cli, run_program, stack_config
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -116,7 +113,7 @@ def test_lab_allows_a_single_stacked_member():
     ("override", "path"),
     [
         ({"etcd.members": 4, "nodePools.etcd.count": 4}, "etcd.members"),
-        ({"network.serviceCidr": "10.244.0.0/12"}, "network.serviceCidr"),
+        ({"network.serviceCidr": "10.240.0.0/12"}, "network.serviceCidr"),
         ({"nodePools.worker.count": 5001}, "nodePools.worker.count"),
     ],
 )
@@ -147,15 +144,7 @@ def test_bad_config_raises_a_clean_run_error_and_registers_nothing():
 
 
 def test_capacity_cli_reports_a_bad_stack_file_without_traceback(tmp_path):
-    stack_file = tmp_path / "Pulumi.broken.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": stack_config("prod", {"etcd.members": 4})}))
-    result = subprocess.run(
-        [sys.executable, "-m", "components.capacity", str(stack_file)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = capacity_cli(tmp_path, "prod", {"etcd.members": 4})
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "k8s-platform:etcd.members: outside lab etcd runs 3 or 5 members" in result.stderr
