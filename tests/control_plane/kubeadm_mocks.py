@@ -5,8 +5,11 @@ outputs it does not know unset, which a preview treats as unknown. The bootstrap
 built from the first master's output (the join secrets), so these tests replace the harness's mocks
 with ``BootstrapMocks``:
 
-* ports get an address derived from their pool and index (198.18.<pool>.<index>), so removing one
-  machine does not move any other machine's address (as in Neutron);
+* ports get an address of the stack's allocation pool derived from their name (pool and index),
+  so removing one machine does not move any other machine's address (as in Neutron), and the
+  renderers that check addresses against the node subnet accept them;
+* pulumi-tls keys and certificates are PEM text naming their resource (the etcd client key must
+  stay secret wherever it flows);
 * every ``<node>-secrets`` step prints a token, a CA hash and (control plane) a certificate key
   derived from its own name, so a test can tell which node's secrets reached which script;
 * the ``kubeconfig`` step prints an admin kubeconfig whose server is *not* the endpoint, so the
@@ -15,8 +18,10 @@ with ``BootstrapMocks``:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import ipaddress
 import re
 import zlib
 from collections.abc import Iterator
@@ -24,6 +29,7 @@ from typing import Any
 
 import pulumi
 
+from components.spec import StackSpec, parse
 from tests import harness
 
 COMMAND = "command:remote:Command"
@@ -45,15 +51,31 @@ def token_of(step: str) -> str:
     return f"{h[:6]}.{h[6:22]}"
 
 
+def password_of(name: str, length: int) -> str:
+    """The result of the random.RandomPassword ``name`` (hex, so it also fits kubeadm's formats)."""
+    return (digest(name) * 2)[: int(length)]
+
+
 def certificate_key_of(step: str) -> str:
     return digest(step + "/certificate-key")
 
 
-def port_address(name: str) -> str:
+def port_address(spec: StackSpec, name: str, inputs: dict[str, Any]) -> str:
+    """A machine's port: an address of the allocation pool fixed by pool and index (each pool gets
+    an equal block, in declaration order); another port: the address it asks for, else one of the
+    last block, from its name."""
+    pool = spec.network.allocation_pool
+    first, size = int(pool.start), int(pool.end) - int(pool.start) + 1
+    stride = size // (len(spec.node_pools) + 1)
     match = _PORT_NAME.search(name)
-    if not match:
-        raise AssertionError(f"unexpected port name {name}")
-    return f"198.18.{zlib.crc32(match['pool'].encode()) % 200 + 10}.{int(match['index'])}"
+    if match and match["pool"] in spec.node_pools:
+        index = int(match["index"])
+        assert index < stride, f"{name}: more machines than the mock's block of {stride} addresses"
+        return str(ipaddress.IPv4Address(first + list(spec.node_pools).index(match["pool"]) * stride + index))
+    for fixed in inputs.get("fixedIps") or []:
+        if fixed.get("ipAddress"):
+            return fixed["ipAddress"]
+    return str(ipaddress.IPv4Address(first + len(spec.node_pools) * stride + zlib.crc32(name.encode()) % stride))
 
 
 def fake_kubeconfig(server: str = "https://127.0.0.1:6443") -> str:
@@ -76,6 +98,27 @@ users:
 """
 
 
+def fake_pem(kind: str, name: str) -> str:
+    body = base64.b64encode(f"fake {kind} of {name}".encode()).decode()
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
+def private_key_body(name: str) -> str:
+    """The base64 body of the fake private key of the tls.PrivateKey ``name`` (a secret)."""
+    return fake_pem("PRIVATE KEY", name).splitlines()[1]
+
+
+def tls_outputs(name: str) -> dict[str, str]:
+    """What pulumi-tls computes, faked: PEM text naming the resource (keys are secrets)."""
+    return {
+        "privateKeyPem": fake_pem("PRIVATE KEY", name),
+        "privateKeyPemPkcs8": fake_pem("PRIVATE KEY", name),
+        "publicKeyPem": fake_pem("PUBLIC KEY", name),
+        "certPem": fake_pem("CERTIFICATE", name),
+        "certRequestPem": fake_pem("CERTIFICATE REQUEST", name),
+    }
+
+
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, harness.Secret) else value
 
@@ -83,19 +126,22 @@ def _plain(value: Any) -> Any:
 class BootstrapMocks(harness._Mocks):
     """The harness's mocks plus what the bootstrap's remote steps print (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: StackSpec) -> None:
         super().__init__()
+        self.spec = spec
         self.addresses: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         resource_id, state = super().new_resource(args)
-        if args.typ == PORT:
-            address = port_address(args.name)
+        if args.typ == PORT and "allFixedIps" not in args.inputs:
+            address = port_address(self.spec, args.name, args.inputs)
             owner = self.addresses.setdefault(address, args.name)
             assert owner == args.name, f"{args.name} and {owner} got the same fake address"
             state["allFixedIps"] = [address]
         elif args.typ == PASSWORD:
-            state["result"] = (digest(args.name) * 2)[: int(args.inputs["length"])]
+            state["result"] = password_of(args.name, int(args.inputs["length"]))
+        elif args.typ.startswith("tls:"):
+            state.update(tls_outputs(args.name))
         elif args.typ == COMMAND:
             state["stdout"] = self._stdout(args.name, str(_plain(args.inputs.get("create", ""))))
             state["stderr"] = ""
@@ -114,10 +160,11 @@ class BootstrapMocks(harness._Mocks):
 
 
 @contextlib.contextmanager
-def bootstrap_mocks() -> Iterator[None]:
-    """Run ``harness.run_program`` with ``BootstrapMocks`` inside this block."""
+def bootstrap_mocks(stack: str, overrides: dict[str, Any] | None = None) -> Iterator[None]:
+    """Run ``harness.run_program(stack, overrides)`` with ``BootstrapMocks`` inside this block."""
+    spec = parse(harness.stack_config(stack, overrides))
     original = harness._Mocks
-    harness._Mocks = BootstrapMocks
+    harness._Mocks = lambda: BootstrapMocks(spec)  # type: ignore[assignment,misc]
     try:
         yield
     finally:
@@ -126,5 +173,5 @@ def bootstrap_mocks() -> Iterator[None]:
 
 def run_bootstrap(stack: str, overrides: dict[str, Any] | None = None) -> harness.ProgramRun:
     """``__main__.py`` of ``stack`` under ``BootstrapMocks``."""
-    with bootstrap_mocks():
+    with bootstrap_mocks(stack, overrides):
         return harness.run_program(stack, overrides)
