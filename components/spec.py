@@ -274,6 +274,10 @@ class EtcdTopology(StrEnum):
     EXTERNAL = "external"
 
 
+ETCD_DATA_VOLUME = "etcd-data"
+"""Name of the data volume an etcd member keeps its data on (``nodePools.<etcd>.dataVolumes``)."""
+
+
 class S3Target(_Model):
     endpoint: str
     """S3-compatible endpoint URL (e.g. Ceph RGW)."""
@@ -296,6 +300,16 @@ class Etcd(_Model):
     members: int = Field(ge=1)
     """Member count: 3 or 5 outside lab (the blueprint's recommendation), always odd."""
     backup: EtcdBackup = EtcdBackup()
+    release_base_url: str = Field(
+        default="https://github.com/etcd-io/etcd/releases/download", pattern=r"^https?://\S+[^/]$"
+    )
+    """Where the members download the pinned etcd release (components/versions.py ETCD) from:
+    ``<releaseBaseUrl>/v<version>/etcd-v<version>-linux-amd64.tar.gz``. Default: GitHub releases;
+    an air-gapped site points it at a mirror with the same layout (no trailing slash)."""
+    release_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """sha256 of that tarball, checked before anything is installed. Default: none, and the tarball
+    is checked against the ``SHA256SUMS`` file published next to it (same origin: this catches a
+    damaged download, not a tampered mirror; set this to pin the checksum you verified)."""
 
 
 class CniPlugin(StrEnum):
@@ -317,6 +331,40 @@ class Cni(_Model):
 class ApiEndpointKind(StrEnum):
     HAPROXY_KEEPALIVED = "haproxy-keepalived"
     OCTAVIA = "octavia"
+
+
+class OctaviaLbMethod(StrEnum):
+    """Octavia pool algorithms (the OVN provider implements SOURCE_IP_PORT only)."""
+
+    ROUND_ROBIN = "ROUND_ROBIN"
+    LEAST_CONNECTIONS = "LEAST_CONNECTIONS"
+    SOURCE_IP_PORT = "SOURCE_IP_PORT"
+
+
+class OctaviaMonitor(StrEnum):
+    """Octavia health-monitor types that fit the apiserver."""
+
+    HTTPS = "HTTPS"
+    """``GET /readyz`` over TLS (what Kubernetes documents for load balancers); amphora provider."""
+    TCP = "TCP"
+    """Connect only; the OVN provider's choice (it has no HTTP(S) monitors)."""
+
+
+class ApiEndpointOptions(_Model):
+    """Tuning of the API endpoint; which fields apply depends on ``apiEndpoint``."""
+
+    vrrp_router_id: int = Field(default=51, ge=1, le=255)
+    """haproxy-keepalived: VRRP virtual_router_id, unique among VRRP groups on the node subnet's
+    L2 segment (default 51, keepalived's example value)."""
+    interface: str = Field(default="ens3", pattern=r"^[A-Za-z0-9_.-]{1,15}$")
+    """haproxy-keepalived: interface of the lb machines on the node subnet (default ``ens3``, the
+    first virtio NIC of Ubuntu cloud images under KVM)."""
+    octavia_provider: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$")
+    """octavia: provider driver (``amphora``, ``ovn``); default: the cloud's default provider."""
+    octavia_lb_method: OctaviaLbMethod = OctaviaLbMethod.LEAST_CONNECTIONS
+    """octavia: pool algorithm (default LEAST_CONNECTIONS: API clients hold long watches)."""
+    octavia_monitor: OctaviaMonitor = OctaviaMonitor.HTTPS
+    """octavia: health monitor, HTTPS ``GET /readyz`` (default) or TCP."""
 
 
 class LoggingPipeline(StrEnum):
@@ -357,6 +405,8 @@ class StackSpec(_Model):
     etcd: Etcd
     cni: Cni = Cni()
     api_endpoint: ApiEndpointKind = ApiEndpointKind.HAPROXY_KEEPALIVED
+    api_endpoint_options: ApiEndpointOptions = ApiEndpointOptions()
+    """VRRP router id and interface (haproxy-keepalived); provider, algorithm, monitor (octavia)."""
     logging: LoggingPipeline = LoggingPipeline.KAFKA
     workloads: tuple[Workload, ...] = ()
     """Inventory for the capacity plan: apps x replicas x requests."""
@@ -434,6 +484,10 @@ def _decode(value: Any) -> Any:
 SECRET_KEYS: dict[str, str] = {
     "sshPrivateKey": "private key the program's SSH steps log in with (default: the operator's ssh-agent)",
     "keepalivedAuthPass": "VRRP password of the API load balancers (default: generated, kept in state)",
+    "etcdBackupS3Credentials": (
+        "S3 credentials of the etcd snapshot uploads (etcd.backup.s3) as ACCESS_KEY_ID:SECRET_ACCESS_KEY "
+        "(the s3fs passwd-file format; default: the operator provides /etc/etcd/backup-s3.env)"
+    ),
 }
 """Config keys that hold secrets. They never enter StackSpec (which may be printed or exported):
 components read them with ``pulumi.Config().get_secret`` so they stay secret Outputs."""
