@@ -36,8 +36,21 @@ class Secret:
     def __repr__(self) -> str:
         return "Secret(***)"
 
+    # Two runs registering the same secret value compare equal (tests diff whole registrations).
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash(repr(self.value))
+
+
+UNKNOWN = rpc.UNKNOWN
+"""What an input unknown during the preview reads as (pulumi's own sentinel), so runs compare equal."""
+
 
 def _unwrap(value: Any) -> Any:
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             return Secret(_unwrap(value.get("value")))

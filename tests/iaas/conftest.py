@@ -33,6 +33,12 @@ def group_key(group_id: str) -> str:
     return group_id[len(SECGROUPS_PREFIX) : -len("-id")]
 
 
+def machine_ports(program: ProgramRun) -> list[Registration]:
+    """The machines' ports (children of a NodePool); other layers add ports of their own (the API VIP)."""
+    pools = {r.urn for r in program.of_type("k8splatform:iaas:NodePool")}
+    return [p for p in program.of_type(PORT) if p.parent in pools]
+
+
 def pool_of(instance: Registration) -> str:
     return instance.inputs["metadata"]["k8s-platform.pool"]
 

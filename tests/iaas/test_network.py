@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.harness import run_program
-from tests.iaas.conftest import INSTANCE, PORT
+from tests.iaas.conftest import INSTANCE, PORT, machine_ports
 
 NETWORK_TYPES = {
     "openstack:networking/network:Network",
@@ -40,6 +40,7 @@ def test_an_existing_network_is_used_by_id_and_nothing_is_created():
     assert not NETWORK_TYPES & set(run.type_counts())
     for port in run.of_type(PORT):
         assert port.inputs["networkId"] == "net-1234"
+    for port in machine_ports(run):
         assert port.inputs["fixedIps"] == [{"subnetId": "subnet-5678"}]
     assert (run.outputs["network_id"], run.outputs["subnet_id"]) == ("net-1234", "subnet-5678")
     assert len(run.of_type(INSTANCE)) == 11

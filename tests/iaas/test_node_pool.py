@@ -8,7 +8,17 @@ from components.iaas.rules_table import memberships
 from components.sizing import sizing_row
 from components.spec import KUBERNETES_ROLES, ROLE_SIZING, CniPlugin, Role
 from tests.harness import run_program
-from tests.iaas.conftest import ATTACH, INSTANCE, PORT, SERVER_GROUP, VOLUME, committed, group_key, id_of, pool_of
+from tests.iaas.conftest import (
+    ATTACH,
+    INSTANCE,
+    SERVER_GROUP,
+    VOLUME,
+    committed,
+    group_key,
+    id_of,
+    machine_ports,
+    pool_of,
+)
 
 
 def test_every_instance_has_its_pools_flavor_image_and_disk_and_meets_its_sizing_row(program, spec):
@@ -71,7 +81,7 @@ def test_prod_control_plane_pools_use_hard_anti_affinity():
 
 
 def test_every_machine_has_one_port_on_the_subnet_with_its_roles_groups(program, spec):
-    ports = {p.name: p for p in program.of_type(PORT)}
+    ports = {p.name: p for p in machine_ports(program)}
     for instance in program.of_type(INSTANCE):
         port = ports[f"{instance.name}-port"]
         assert instance.inputs["networks"] == [{"port": id_of(port)}]
@@ -84,7 +94,7 @@ def test_every_machine_has_one_port_on_the_subnet_with_its_roles_groups(program,
 
 def test_allowed_address_pairs_carry_the_vip_and_calicos_ranges_only(program, spec):
     net = spec.network
-    for port in program.of_type(PORT):
+    for port in machine_ports(program):
         instance = program.named(port.name.removesuffix("-port"))
         role = Role(instance.inputs["metadata"]["k8s-platform.role"])
         pairs = [p["ipAddress"] for p in port.inputs.get("allowedAddressPairs", [])]
