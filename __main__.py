@@ -16,3 +16,8 @@ pulumi.export("subnet_id", platform.iaas.subnet_id)
 pulumi.export("security_group_ids", platform.iaas.security_group_ids)
 pulumi.export("nodes", [node.to_output() for node in platform.nodes])
 pulumi.export("api_floating_ip", platform.iaas.api_floating_ip)
+
+# Control plane: API endpoint and etcd
+pulumi.export("api_endpoint_host", platform.api_endpoint.host)
+pulumi.export("api_endpoint_port", platform.api_endpoint.port)
+pulumi.export("etcd_endpoints", platform.etcd.endpoints)

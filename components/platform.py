@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import pulumi
 
 from components.capacity import plan
+from components.control_plane.api_endpoint import ApiServerEndpoint, ApiServerEndpointArgs
+from components.control_plane.etcd_cluster import EtcdCluster, EtcdClusterArgs
 from components.iaas.iaas import Iaas, IaasArgs
 from components.iaas.node_pool import Node
-from components.spec import SpecError, StackSpec, parse
+from components.spec import Role, SpecError, StackSpec, parse
+from components.ssh import SshAccess
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,12 @@ class Platform(pulumi.ComponentResource):
     """The IaaS layer: network, security groups, node pools, floating IPs (components/iaas/)."""
     nodes: list[Node]
     """Every machine with its role, private IP, labels and taints, for the bootstrap layers."""
+    ssh: SshAccess
+    """The route and credential of every SSH step (through the bastion when the stack has one)."""
+    api_endpoint: ApiServerEndpoint
+    """The API endpoint (VIP:6443), haproxy + keepalived or Octavia (components/control_plane/)."""
+    etcd: EtcdCluster
+    """The etcd cluster kube-apiserver uses as external etcd (components/control_plane/)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:index:Platform", name, None, opts)
@@ -42,6 +51,29 @@ class Platform(pulumi.ComponentResource):
         cluster_name = f"k8s-{pulumi.get_stack()}"
         self.iaas = Iaas(f"{name}-iaas", IaasArgs(spec=spec, cluster_name=cluster_name), opts=child)
         self.nodes = self.iaas.nodes
+        bastions = [n.floating_ip for n in self.nodes if n.role == Role.BASTION and n.floating_ip is not None]
+        self.ssh = SshAccess.from_config(spec.ssh_user, bastion_host=bastions[0] if bastions else None)
+        self.api_endpoint = ApiServerEndpoint(
+            f"{name}-api-endpoint",
+            ApiServerEndpointArgs(
+                spec=spec,
+                cluster_name=cluster_name,
+                nodes=self.nodes,
+                network_id=self.iaas.network_id,
+                subnet_id=self.iaas.subnet_id,
+                security_group_ids=self.iaas.security_group_ids,
+                ssh=self.ssh,
+                api_floating_ip=self.iaas.api_floating_ip,
+            ),
+            opts=child,
+        )
+        self.etcd = EtcdCluster(
+            f"{name}-etcd",
+            EtcdClusterArgs(
+                spec=spec, nodes=self.nodes, ssh=self.ssh, cluster_name=cluster_name, stack=pulumi.get_stack()
+            ),
+            opts=child,
+        )
         self.register_outputs({"capacity_plan": self.capacity_plan, "nodes": [n.to_output() for n in self.nodes]})
 
 

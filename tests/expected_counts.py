@@ -14,6 +14,14 @@ and one VolumeAttach; one server group per pool; security-group rules: docs/secu
 - prod: 3 masters, 3 etcd (etcd-data each), 2 lb, 30 + 4 (ssd) + 3 (gpu) workers, 2 ingress,
   3 storage (osd0 + osd1 each), 1 bastion = 51 machines; 8 groups; floating IPs for the 2 ingress
   nodes and the bastion.
+
+Control plane (issue 5), per stack with m etcd members and l lb machines:
+
+- etcd PKI: private keys 3 + 2m (CA, server and peer per member, two clients), one self-signed
+  CA, 2 + 2m requests and signed certificates; commands 2m + 1 (bootstrap and backup per member,
+  one health step) plus 3l for haproxy-keepalived (prepare, haproxy, keepalived per lb machine).
+- lab (m=1, Octavia): load balancer, listener, pool, monitor, 1 member; the API floating IP's
+  association. test and prod (m=3, l=2): the VIP port and the generated VRRP password.
 """
 
 from __future__ import annotations
@@ -36,6 +44,21 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/port:Port": 1,
         "openstack:compute/instance:Instance": 1,
         "openstack:networking/floatingIp:FloatingIp": 1,
+        # Control plane (issue 5): endpoint, etcd cluster and its PKI (components/control_plane/).
+        "k8splatform:control_plane:ApiServerEndpoint": 1,
+        "k8splatform:control_plane:EtcdCluster": 1,
+        "k8splatform:control_plane:EtcdPki": 1,
+        "tls:index/privateKey:PrivateKey": 5,
+        "tls:index/selfSignedCert:SelfSignedCert": 1,
+        "tls:index/certRequest:CertRequest": 4,
+        "tls:index/locallySignedCert:LocallySignedCert": 4,
+        "command:remote:Command": 3,
+        "openstack:loadbalancer/loadBalancer:LoadBalancer": 1,
+        "openstack:loadbalancer/listener:Listener": 1,
+        "openstack:loadbalancer/pool:Pool": 1,
+        "openstack:loadbalancer/monitor:Monitor": 1,
+        "openstack:loadbalancer/member:Member": 1,
+        "openstack:networking/floatingIpAssociate:FloatingIpAssociate": 1,
     },
     "test": {
         "k8splatform:index:Platform": 1,
@@ -51,10 +74,20 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/secGroup:SecGroup": 6,
         "openstack:networking/secGroupRule:SecGroupRule": 26,
         "openstack:compute/serverGroup:ServerGroup": 5,
-        "openstack:networking/port:Port": 11,
+        "openstack:networking/port:Port": 12,  # 11 machines + the API VIP port
         "openstack:compute/instance:Instance": 11,
         "openstack:blockstorage/volume:Volume": 3,
         "openstack:compute/volumeAttach:VolumeAttach": 3,
+        # Control plane (issue 5): endpoint, etcd cluster and its PKI (components/control_plane/).
+        "k8splatform:control_plane:ApiServerEndpoint": 1,
+        "k8splatform:control_plane:EtcdCluster": 1,
+        "k8splatform:control_plane:EtcdPki": 1,
+        "tls:index/privateKey:PrivateKey": 9,
+        "tls:index/selfSignedCert:SelfSignedCert": 1,
+        "tls:index/certRequest:CertRequest": 8,
+        "tls:index/locallySignedCert:LocallySignedCert": 8,
+        "command:remote:Command": 13,
+        "random:index/randomPassword:RandomPassword": 1,
     },
     "prod": {
         "k8splatform:index:Platform": 1,
@@ -70,10 +103,20 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/secGroup:SecGroup": 8,
         "openstack:networking/secGroupRule:SecGroupRule": 32,
         "openstack:compute/serverGroup:ServerGroup": 9,
-        "openstack:networking/port:Port": 51,
+        "openstack:networking/port:Port": 52,  # 51 machines + the API VIP port
         "openstack:compute/instance:Instance": 51,
         "openstack:blockstorage/volume:Volume": 9,
         "openstack:compute/volumeAttach:VolumeAttach": 9,
         "openstack:networking/floatingIp:FloatingIp": 3,
+        # Control plane (issue 5): endpoint, etcd cluster and its PKI (components/control_plane/).
+        "k8splatform:control_plane:ApiServerEndpoint": 1,
+        "k8splatform:control_plane:EtcdCluster": 1,
+        "k8splatform:control_plane:EtcdPki": 1,
+        "tls:index/privateKey:PrivateKey": 9,
+        "tls:index/selfSignedCert:SelfSignedCert": 1,
+        "tls:index/certRequest:CertRequest": 8,
+        "tls:index/locallySignedCert:LocallySignedCert": 8,
+        "command:remote:Command": 13,
+        "random:index/randomPassword:RandomPassword": 1,
     },
 }

@@ -1,0 +1,180 @@
+"""The shell steps the control-plane components run over SSH (pulumi-command ``remote.Command``).
+
+Pure text, no Pulumi import, like ``components/render/``; tests run every script through
+shellcheck. This module holds the conventions and the lb machines' steps; the etcd members' steps
+are in etcd_scripts.py. Conventions shared by every step:
+
+- A step is ``sudo -n /bin/bash -c '<script>'`` (``command_line``). The script is not secret: it is
+  the command's ``create``/``delete`` input, visible in ``pulumi preview --diff``. Its values are
+  ``readonly`` assignments at the top (``script``), so a changed value (a new master, a rebuilt
+  machine's instance ID) changes ``create``, and pulumi-command runs ``create`` again when any input
+  changes and no ``update`` is set (https://www.pulumi.com/registry/packages/command/api-docs/remote/command/).
+  ``environment`` is not used: pulumi-command sends it with SSH ``setenv``, which OpenSSH drops
+  unless ``AcceptEnv`` allows the name.
+- Files arrive on stdin (the command's ``stdin`` input, a secret Output when any file is secret),
+  one line per file: ``<mode> <owner> <path> <base64 content>`` (``payload``). Keys and passwords
+  travel only there: never in a command line, never printed. The script stages them in a private
+  tmpfs directory under /run (umask 077, removed on exit), validates what it can, then installs
+  each file atomically (a temporary name in the target directory, then a rename).
+- ``sudo -n`` fails at once instead of waiting for a password prompt nobody answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_MODE = re.compile(r"^0[0-7]{3}$")
+_OWNER = re.compile(r"^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$")
+_PATH = re.compile(r"^/[A-Za-z0-9._/@+-]+$")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file a step installs."""
+
+    path: str
+    """Absolute destination path."""
+    content: str
+    """Text of the file (may be secret: then the whole payload is)."""
+    mode: str = "0644"
+    """Octal permission bits, e.g. ``0600`` for keys (default 0644)."""
+    owner: str = "root:root"
+    """``user:group`` owning the file (default root:root)."""
+
+    def __post_init__(self) -> None:
+        if not _PATH.match(self.path) or "//" in self.path or "/../" in self.path:
+            raise ValueError(f"RemoteFile.path: {self.path!r} must be an absolute path of [A-Za-z0-9._/@+-]")
+        if not _MODE.match(self.mode):
+            raise ValueError(f"RemoteFile.mode: {self.mode!r} is not an octal mode like 0644")
+        if not _OWNER.match(self.owner):
+            raise ValueError(f"RemoteFile.owner: {self.owner!r} is not user:group")
+
+
+def payload(files: Iterable[RemoteFile]) -> str:
+    """The stdin of a step: one ``<mode> <owner> <path> <base64>`` line per file, in order."""
+    lines = [f"{f.mode} {f.owner} {f.path} {base64.b64encode(f.content.encode()).decode('ascii')}" for f in files]
+    return "".join(line + "\n" for line in lines)
+
+
+def script(body: str, values: Mapping[str, str | int]) -> str:
+    """``body`` preceded by strict mode and one ``readonly NAME=value`` line per value (quoted)."""
+    lines = ["set -euo pipefail", "umask 077"]
+    for name, value in values.items():
+        if not _NAME.match(name):
+            raise ValueError(f"script: {name!r} is not an upper-case shell variable name")
+        lines.append(f"readonly {name}={shlex.quote(str(value))}")
+    return "\n".join(lines) + "\n" + body
+
+
+def command_line(text: str) -> str:
+    """Run ``text`` as root with bash; stdin passes through sudo to the script."""
+    return "sudo -n /bin/bash -c " + shlex.quote(text)
+
+
+# --------------------------------------------------------------------------- shared snippets
+
+STAGE_FILES = r"""
+# Stage the payload (stdin) in a private directory on tmpfs (/run: never written to disk);
+# nothing else reads stdin. STAGE_BASE only exists for tests.
+STAGE=$(mktemp -d "${STAGE_BASE:-/run}/k8s-platform.XXXXXX")
+trap 'rm -rf -- "$STAGE"' EXIT
+cat > "$STAGE/payload"
+
+# Decode every file of the payload to $STAGE/root/<path> and list it in $STAGE/files.
+stage_payload() {
+  local mode owner path data
+  : > "$STAGE/files"
+  while read -r mode owner path data; do
+    [[ -n "$path" ]] || continue
+    mkdir -p -- "$STAGE/root$(dirname -- "$path")"
+    printf '%s' "$data" | base64 -d > "$STAGE/root$path"
+    printf '%s %s %s\n' "$mode" "$owner" "$path" >> "$STAGE/files"
+  done < "$STAGE/payload"
+}
+
+# Install every staged file atomically: a temporary name in its directory, owner and mode set
+# before the rename, so no reader ever sees a partial file or a key with loose permissions.
+commit_payload() {
+  local mode owner path tmp
+  while read -r mode owner path; do
+    mkdir -p -- "$(dirname -- "$path")"
+    tmp=$(mktemp "$(dirname -- "$path")/.k8s-platform.XXXXXX")
+    cp -- "$STAGE/root$path" "$tmp"
+    chown -- "$owner" "$tmp"
+    chmod -- "$mode" "$tmp"
+    mv -f -- "$tmp" "$path"
+  done < "$STAGE/files"
+}
+"""
+
+"""Defines ``STAGE`` (the staged stdin) and ``stage_payload``/``commit_payload``; steps with files start with it."""
+
+APT_INSTALL = r"""
+# A fresh machine's cloud-init may still hold the dpkg lock; wait for it, then for the lock.
+apt_install() {
+  if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "$@"
+}
+"""
+
+"""Defines ``apt_install PACKAGE...`` (waits for cloud-init and the dpkg lock)."""
+
+# --------------------------------------------------------------------------- API load balancers
+
+LB_PREPARE = (
+    APT_INSTALL
+    + r"""
+apt_install haproxy keepalived
+# haproxy binds the VIP on the BACKUP machine too, which does not hold the address until a
+# failover (render/haproxy.py); without this the bind fails there.
+printf 'net.ipv4.ip_nonlocal_bind = 1\n' > /etc/sysctl.d/90-k8s-platform-haproxy.conf
+chmod 0644 /etc/sysctl.d/90-k8s-platform-haproxy.conf
+sysctl -q -p /etc/sysctl.d/90-k8s-platform-haproxy.conf
+echo "haproxy and keepalived installed on $NODE (instance $INSTANCE_ID)"
+"""
+)
+"""Install haproxy + keepalived (Ubuntu packages, versions.HAPROXY/KEEPALIVED), set ip_nonlocal_bind.
+Values: NODE, INSTANCE_ID (a rebuilt machine runs it again)."""
+
+HAPROXY_APPLY = (
+    STAGE_FILES
+    + r"""
+stage_payload
+# Validate before anything is replaced: a broken file never reaches the running haproxy.
+haproxy -c -q -f "$STAGE/root$CONFIG"
+commit_payload
+systemctl enable --now haproxy
+# Reload (haproxy -sf: new process takes the sockets, old one drains) for a changed master list.
+systemctl reload haproxy
+echo "haproxy configuration applied on $NODE (instance $INSTANCE_ID)"
+"""
+)
+"""Push ``haproxy.cfg`` (payload), ``haproxy -c``, then enable and reload. Values: NODE,
+INSTANCE_ID, CONFIG (its path)."""
+
+KEEPALIVED_APPLY = (
+    STAGE_FILES
+    + r"""
+stage_payload
+# keepalived -t: config test, non-zero on an error (an unknown interface included). Its messages
+# (line numbers and keywords) go to a root-only file on the machine, not to this command's output,
+# which pulumi-command keeps in the state: the file being tested holds the VRRP password.
+if ! keepalived --config-test="$CHECK_LOG" -f "$STAGE/root$CONFIG"; then
+  echo "keepalived -t rejected the rendered configuration; its messages are in $CHECK_LOG on $NODE" >&2
+  exit 1
+fi
+commit_payload
+systemctl enable --now keepalived
+systemctl reload keepalived
+echo "keepalived configuration applied on $NODE (instance $INSTANCE_ID)"
+"""
+)
+"""Push ``keepalived.conf`` (payload, secret: VRRP password), ``keepalived -t``, enable, reload.
+Values: NODE, INSTANCE_ID, CONFIG (its path), CHECK_LOG (root-only file for the test's messages)."""
