@@ -28,7 +28,7 @@ stage_payload
 
 # 1. The etcd system user owns the data directory and the member's own keys.
 if ! id -u etcd >/dev/null 2>&1; then
-  useradd --system --home-dir "$DATA_MOUNT" --no-create-home --shell /usr/sbin/nologin etcd
+  useradd --system --user-group --home-dir "$DATA_MOUNT" --no-create-home --shell /usr/sbin/nologin etcd
 fi
 
 # 2. The data volume: formatted only when it carries no signature at all, mounted by UUID.
