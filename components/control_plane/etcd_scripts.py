@@ -15,10 +15,11 @@ etcdctl_at() {
   local endpoints=$1
   shift
   ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints="$endpoints" --cacert=PKI/ca.crt \
-    --cert=PKI/etcdctl.crt --key=PKI/etcdctl.key --dial-timeout=3s --command-timeout=15s "$@"
+    --cert=PKI/etcdctl.crt --key=PKI/etcdctl.key --dial-timeout=3s --command-timeout="${ETCDCTL_TIMEOUT:-15s}" "$@"
 }
 """.replace("PKI/", f"{PKI_DIR}/")
-"""``etcdctl_at ENDPOINTS ARGS...``: etcdctl with the members' healthcheck client certificate."""
+"""``etcdctl_at ENDPOINTS ARGS...``: etcdctl with the members' healthcheck client certificate;
+``ETCDCTL_TIMEOUT`` (default 15s) bounds each request."""
 
 ETCD_MEMBER = (
     STAGE_FILES
@@ -185,6 +186,8 @@ ETCD_HEALTH = (
     ETCDCTL
     + r"""
 # Every configured member must answer healthy: `endpoint health` exits non-zero if one does not.
+# A member that takes more than 5 s to answer a health read is not healthy.
+ETCDCTL_TIMEOUT=5s
 deadline=$((SECONDS + WAIT_S))
 until etcdctl_at "$ENDPOINTS" endpoint health >/dev/null 2>&1; do
   if ((SECONDS >= deadline)); then
