@@ -5,7 +5,7 @@ dependencies (every step is a pulumi-command ``remote.Command`` through ``SshAcc
 are rendered by ``kubeadm_scripts.py`` and ``components/render/``)::
 
     <node>-prep       each Kubernetes node, in parallel: its role's node preparation script
-    init-secrets      the init's bootstrap token and certificate key (random, secret)
+    init-secrets      random bytes the init's bootstrap token and certificate key derive from (secret)
     init              first master: etcd client files, rendered config, `kubeadm init --upload-certs`
     kubeconfig        first master: admin.conf, read back as a secret whose server is the endpoint
     <master>-secrets  first master: a fresh token and certificate key for that master } one master
@@ -37,6 +37,7 @@ What re-applies on a running cluster, and what needs the runbook: docs/runbooks/
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,9 +118,11 @@ class KubeadmClusterArgs:
             raise ValueError(f"KubeadmClusterArgs.drain_timeout: {self.drain_timeout!r} is not <n>s|m|h")
 
 
-def init_secrets(password: str) -> BootstrapSecrets:
-    """The init's token and certificate key, cut from one 86-character hex password."""
-    return BootstrapSecrets(token=f"{password[:6]}.{password[6:22]}", certificate_key=password[22:86])
+def init_secrets(random_hex: str) -> BootstrapSecrets:
+    """The init's token and certificate key, derived from 32 random bytes (hex): SHA-512 spreads
+    them over the 22 token and 64 key characters kubeadm wants ([a-z0-9] token, hex key)."""
+    digest = hashlib.sha512(random_hex.encode()).hexdigest()
+    return BootstrapSecrets(token=f"{digest[:6]}.{digest[6:22]}", certificate_key=digest[22:86])
 
 
 class KubeadmCluster(pulumi.ComponentResource):
@@ -151,20 +154,11 @@ class KubeadmCluster(pulumi.ComponentResource):
                 lambda v: EtcdClientFiles(ca_cert=v[0], client_cert=v[1], client_key=v[2])
             )
 
-        # kubeadm init needs its token and certificate key before the cluster exists: random, kept
-        # (secret) in the state so the init step's input is stable. [0-9a-f] only (override_special):
-        # valid for both the token ([a-z0-9]) and the certificate key (hex).
-        password = random.RandomPassword(
-            f"{name}-init-secrets",
-            length=86,
-            lower=False,
-            upper=False,
-            numeric=True,
-            special=True,
-            override_special="abcdef",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        init_stdin = pulumi.Output.all(cluster, password.result, etcd).apply(
+        # kubeadm init needs its token and certificate key before the cluster exists: 256 random
+        # bits, kept secret in the state (the provider marks ``hex`` secret) so the init step's
+        # input is stable from one `pulumi up` to the next.
+        seed = random.RandomBytes(f"{name}-init-secrets", length=32, opts=pulumi.ResourceOptions(parent=self))
+        init_stdin = pulumi.Output.all(cluster, seed.hex, etcd).apply(
             lambda v: render_init_script(v[0], init_secrets(v[1]), v[2])
         )
         init = self._command(

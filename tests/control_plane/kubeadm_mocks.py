@@ -13,7 +13,7 @@ with ``BootstrapMocks``:
 * every ``<node>-secrets`` step prints a token, a CA hash and (control plane) a certificate key
   derived from its own name, so a test can tell which node's secrets reached which script;
 * the ``kubeconfig`` step prints an admin kubeconfig whose server is *not* the endpoint, so the
-  rewrite is visible; the init's random password is 86 hex characters.
+  rewrite is visible; random passwords and bytes are hex digests of their name.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from tests import harness
 
 COMMAND = "command:remote:Command"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 PORT = "openstack:networking/port:Port"
 CA_CERT_HASH = "sha256:" + hashlib.sha256(b"cluster CA").hexdigest()
 ADMIN_KEY_DATA = "RkFLRS1BRE1JTi1LRVktREFUQQ=="
@@ -52,7 +53,7 @@ def token_of(step: str) -> str:
 
 
 def password_of(name: str, length: int) -> str:
-    """The result of the random.RandomPassword ``name`` (hex, so it also fits kubeadm's formats)."""
+    """The result of the random.RandomPassword ``name`` (the hex of a RandomBytes: ``2 * length``)."""
     return (digest(name) * 2)[: int(length)]
 
 
@@ -140,6 +141,8 @@ class BootstrapMocks(harness._Mocks):
             state["allFixedIps"] = [address]
         elif args.typ == PASSWORD:
             state["result"] = password_of(args.name, int(args.inputs["length"]))
+        elif args.typ == RANDOM_BYTES:
+            state["hex"] = password_of(args.name, 2 * int(args.inputs["length"]))
         elif args.typ.startswith("tls:"):
             state.update(tls_outputs(args.name))
         elif args.typ == COMMAND:
