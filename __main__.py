@@ -21,3 +21,6 @@ pulumi.export("api_floating_ip", platform.iaas.api_floating_ip)
 pulumi.export("api_endpoint_host", platform.api_endpoint.host)
 pulumi.export("api_endpoint_port", platform.api_endpoint.port)
 pulumi.export("etcd_endpoints", platform.etcd.endpoints)
+
+# Kubernetes (kubeadm): the admin kubeconfig, a secret output
+pulumi.export("kubeconfig", platform.kubeadm.kubeconfig)

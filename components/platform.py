@@ -14,6 +14,7 @@ import pulumi
 from components.capacity import plan
 from components.control_plane.api_endpoint import ApiServerEndpoint, ApiServerEndpointArgs
 from components.control_plane.etcd_cluster import EtcdCluster, EtcdClusterArgs
+from components.control_plane.kubeadm_cluster import KubeadmCluster, KubeadmClusterArgs
 from components.iaas.iaas import Iaas, IaasArgs
 from components.iaas.node_pool import Node
 from components.spec import Role, SpecError, StackSpec, parse
@@ -41,6 +42,8 @@ class Platform(pulumi.ComponentResource):
     """The API endpoint (VIP:6443), haproxy + keepalived or Octavia (components/control_plane/)."""
     etcd: EtcdCluster
     """The etcd cluster kube-apiserver uses as external etcd (components/control_plane/)."""
+    kubeadm: KubeadmCluster
+    """The kubeadm bootstrap: prepared, initialised and joined nodes, the admin kubeconfig (secret)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:index:Platform", name, None, opts)
@@ -71,6 +74,24 @@ class Platform(pulumi.ComponentResource):
             f"{name}-etcd",
             EtcdClusterArgs(
                 spec=spec, nodes=self.nodes, ssh=self.ssh, cluster_name=cluster_name, stack=pulumi.get_stack()
+            ),
+            opts=child,
+        )
+        self.kubeadm = KubeadmCluster(
+            f"{name}-kubeadm",
+            KubeadmClusterArgs(
+                spec=spec,
+                nodes=self.nodes,
+                ssh=self.ssh,
+                endpoint_host=self.api_endpoint.host,
+                endpoint_port=self.api_endpoint.port,
+                cert_sans=self.api_endpoint.sans,
+                etcd_endpoints=self.etcd.endpoints,
+                etcd_ca_cert=self.etcd.ca_cert,
+                etcd_client_cert=self.etcd.client_cert,
+                etcd_client_key=self.etcd.client_key,
+                api_floating_ip=self.iaas.api_floating_ip,
+                depends_on=[*self.api_endpoint.ready, *self.etcd.ready],
             ),
             opts=child,
         )

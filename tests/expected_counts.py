@@ -22,6 +22,13 @@ Control plane (issue 5), per stack with m etcd members and l lb machines:
   one health step) plus 3l for haproxy-keepalived (prepare, haproxy, keepalived per lb machine).
 - lab (m=1, Octavia): load balancer, listener, pool, monitor, 1 member; the API floating IP's
   association. test and prod (m=3, l=2): the VIP port and the generated VRRP password.
+
+kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py), per stack with k Kubernetes
+nodes (masters, workers, ingress, storage) of which M masters and W = k - M others: one
+KubeadmCluster, one RandomBytes (the init's token and certificate key), commands k (prep) + 2
+(init, kubeconfig) + 2(M - 1) (secrets, join per further master) + 3W (secrets, join, node per
+worker): lab (k=1, M=1) 3; test (k=6, M=2, W=4) 6 + 2 + 2 + 12 = 22; prod (k=45, M=3, W=42)
+45 + 2 + 4 + 126 = 177.
 """
 
 from __future__ import annotations
@@ -52,13 +59,16 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "tls:index/selfSignedCert:SelfSignedCert": 1,
         "tls:index/certRequest:CertRequest": 4,
         "tls:index/locallySignedCert:LocallySignedCert": 4,
-        "command:remote:Command": 3,
+        "command:remote:Command": 3 + 3,  # control plane + kubeadm bootstrap
         "openstack:loadbalancer/loadBalancer:LoadBalancer": 1,
         "openstack:loadbalancer/listener:Listener": 1,
         "openstack:loadbalancer/pool:Pool": 1,
         "openstack:loadbalancer/monitor:Monitor": 1,
         "openstack:loadbalancer/member:Member": 1,
         "openstack:networking/floatingIpAssociate:FloatingIpAssociate": 1,
+        # kubeadm bootstrap (issue 6): the component and the random seed of the init's secrets.
+        "k8splatform:control_plane:KubeadmCluster": 1,
+        "random:index/randomBytes:RandomBytes": 1,
     },
     "test": {
         "k8splatform:index:Platform": 1,
@@ -86,8 +96,11 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "tls:index/selfSignedCert:SelfSignedCert": 1,
         "tls:index/certRequest:CertRequest": 8,
         "tls:index/locallySignedCert:LocallySignedCert": 8,
-        "command:remote:Command": 13,
+        "command:remote:Command": 13 + 22,  # control plane + kubeadm bootstrap
         "random:index/randomPassword:RandomPassword": 1,
+        # kubeadm bootstrap (issue 6): the component and the random seed of the init's secrets.
+        "k8splatform:control_plane:KubeadmCluster": 1,
+        "random:index/randomBytes:RandomBytes": 1,
     },
     "prod": {
         "k8splatform:index:Platform": 1,
@@ -116,7 +129,10 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "tls:index/selfSignedCert:SelfSignedCert": 1,
         "tls:index/certRequest:CertRequest": 8,
         "tls:index/locallySignedCert:LocallySignedCert": 8,
-        "command:remote:Command": 13,
+        "command:remote:Command": 13 + 177,  # control plane + kubeadm bootstrap
         "random:index/randomPassword:RandomPassword": 1,
+        # kubeadm bootstrap (issue 6): the component and the random seed of the init's secrets.
+        "k8splatform:control_plane:KubeadmCluster": 1,
+        "random:index/randomBytes:RandomBytes": 1,
     },
 }

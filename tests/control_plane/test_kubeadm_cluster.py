@@ -1,0 +1,366 @@
+"""KubeadmCluster under mocks: the bootstrap graph, secrets, per-pool registration, node removal.
+
+Every test runs the real ``__main__.py`` (tests/harness.py) with ``BootstrapMocks`` standing in for
+the hosts' output (tests/control_plane/kubeadm_mocks.py), so the rendered scripts are known and the
+tests read the exact text each node receives on stdin.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime.sync_await import _sync_await
+
+from components.control_plane.kubeadm_cluster import init_secrets
+from components.control_plane.kubeadm_scripts import (
+    INIT_CONFIG,
+    INSTANCE_ANNOTATION,
+    READ_KUBECONFIG,
+    remote_script_command,
+)
+from components.render.kubeadm import kubelet_may_set_label
+from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
+from components.spec import KUBERNETES_ROLES, Role
+from tests.control_plane.kubeadm_mocks import (
+    ADMIN_KEY_DATA,
+    CA_CERT_HASH,
+    PASSWORD,
+    RANDOM_BYTES,
+    certificate_key_of,
+    password_of,
+    private_key_body,
+    run_bootstrap,
+    token_of,
+)
+from tests.harness import STACKS, ProgramRun, Registration, Secret
+
+COMPONENT = "platform-kubeadm"
+COMMAND = "command:remote:Command"
+
+
+@functools.cache
+def bootstrap(stack: str, worker_delta: int = 0, pool: str = "worker") -> ProgramRun:
+    """The stack's mock run (cached; read-only), optionally with ``pool``'s count changed."""
+    overrides = None
+    if worker_delta:
+        base = run_bootstrap(stack)
+        count = sum(1 for n in base.outputs["nodes"] if n["pool"] == pool)
+        overrides = {f"nodePools.{pool}.count": count + worker_delta}
+    return run_bootstrap(stack, overrides)
+
+
+@pytest.fixture(params=STACKS)
+def run(request) -> ProgramRun:
+    return bootstrap(request.param)
+
+
+def nodes(run: ProgramRun, *roles: Role) -> list[dict]:
+    wanted = {r.value for r in (roles or KUBERNETES_ROLES)}
+    return [n for n in run.outputs["nodes"] if n["role"] in wanted]
+
+
+def step(run: ProgramRun, name: str) -> Registration:
+    return run.named(f"{COMPONENT}-{name}")
+
+
+def has_step(run: ProgramRun, name: str) -> bool:
+    return any(r.name == f"{COMPONENT}-{name}" for r in run.resources)
+
+
+def closure(run: ProgramRun, resource: Registration) -> set[str]:
+    """URNs ``resource`` depends on, directly or through other resources."""
+    by_urn = {r.urn: r for r in run.resources}
+    seen: set[str] = set()
+    todo = list(resource.dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn not in seen:
+            seen.add(urn)
+            todo += by_urn[urn].dependencies if urn in by_urn else []
+    return seen
+
+
+def plaintext(value: Any) -> Iterator[str]:
+    """Every string of a registered input that is not inside a Secret."""
+    if isinstance(value, Secret):
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from plaintext(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from plaintext(v)
+
+
+def secret_text(value: Any) -> str:
+    assert isinstance(value, Secret), "expected a secret input"
+    return value.value
+
+
+def join_configuration(script: str) -> dict:
+    """The JoinConfiguration a join script writes (the heredoc between the markers)."""
+    text = script.split("<<'K8S_PLATFORM_FILE'\n", 1)[1].split("\nK8S_PLATFORM_FILE", 1)[0]
+    return yaml.safe_load(text)
+
+
+def init_documents(script: str) -> dict[str, dict]:
+    start = f"{INIT_CONFIG} 0600 <<'K8S_PLATFORM_FILE' || true\n"
+    text = script.split(start, 1)[1].split("\nK8S_PLATFORM_FILE", 1)[0]
+    return {d["kind"]: d for d in yaml.safe_load_all(text) if d}
+
+
+# --------------------------------------------------------------------------- shape
+
+
+def test_the_bootstrap_hangs_under_the_platform_with_named_children(run):
+    (component,) = run.of_type("k8splatform:control_plane:KubeadmCluster")
+    assert component.name == COMPONENT
+    assert component.parent == run.of_type("k8splatform:index:Platform")[0].urn
+    children = [r for r in run.resources if r.parent == component.urn]
+    assert children and all(r.name.startswith(COMPONENT + "-") for r in children)
+    expected = {"init", "init-secrets", "kubeconfig"}
+    masters, others = nodes(run, Role.MASTER), [n for n in nodes(run) if n["role"] != "master"]
+    expected |= {f"{n['name']}-prep" for n in nodes(run)}
+    expected |= {f"{n['name']}-{s}" for n in masters[1:] + others for s in ("secrets", "join")}
+    expected |= {f"{n['name']}-node" for n in others}
+    assert {r.name.removeprefix(COMPONENT + "-") for r in children} == expected
+
+
+def test_only_kubernetes_nodes_are_prepared_each_with_its_roles_script(run):
+    for node in run.outputs["nodes"]:
+        if node["role"] not in {r.value for r in KUBERNETES_ROLES}:
+            assert not has_step(run, f"{node['name']}-prep"), node["name"]  # etcd, lb, bastion
+            continue
+        prep = step(run, f"{node['name']}-prep")
+        role = NodeRole.MASTER if node["role"] == "master" else NodeRole.WORKER
+        assert prep.inputs["stdin"] == render_node_prep(NodePrepArgs(role=role))  # no secret in it
+        assert prep.inputs["create"] == remote_script_command("node-prep", keep=True)
+        assert secret_text(prep.inputs["connection"])["host"] == node["private_ip"]
+        # A rebuilt machine (new instance ID) is prepared again.
+        assert prep.inputs["triggers"] == [f"platform-iaas-pool-{node['pool']}-{node['name'].rsplit('-', 1)[1]}-id"]
+
+
+# --------------------------------------------------------------------------- order
+
+
+def test_init_runs_on_the_first_master_after_its_preparation_the_endpoint_and_etcd(run):
+    first = nodes(run, Role.MASTER)[0]
+    init = step(run, "init")
+    assert secret_text(init.inputs["connection"])["host"] == first["private_ip"]
+    assert step(run, f"{first['name']}-prep").urn in init.dependencies
+    deps = " ".join(closure(run, init))
+    assert "ApiServerEndpoint" in deps and "EtcdCluster" in deps
+    assert "platform-etcd-health" in deps  # etcd answers before kubeadm init talks to it
+    for worker in nodes(run, Role.WORKER, Role.INGRESS, Role.STORAGE):
+        assert worker["name"] not in deps  # preparing workers does not hold up the control plane
+
+
+def test_control_plane_joins_run_one_at_a_time_after_init(run):
+    init = step(run, "init")
+    joins = [step(run, f"{m['name']}-join") for m in nodes(run, Role.MASTER)[1:]]
+    previous = init
+    for k, (master, join) in enumerate(zip(nodes(run, Role.MASTER)[1:], joins, strict=True)):
+        secrets = step(run, f"{master['name']}-secrets")
+        # Fresh secrets only once the previous master has joined (its key is re-encrypted away).
+        assert previous.urn in secrets.dependencies and previous.urn in join.dependencies
+        assert secrets.urn in join.dependencies and step(run, f"{master['name']}-prep").urn in join.dependencies
+        assert secret_text(join.inputs["connection"])["host"] == master["private_ip"]
+        before, after = {j.urn for j in joins[:k]}, {j.urn for j in joins[k + 1 :]}
+        assert init.urn in closure(run, join) and before <= closure(run, join) and not after & closure(run, join)
+        previous = join
+
+
+def test_no_worker_joins_before_the_whole_control_plane_and_workers_join_in_parallel(run):
+    control_plane = {step(run, "init").urn} | {step(run, f"{m['name']}-join").urn for m in nodes(run, Role.MASTER)[1:]}
+    workers = nodes(run, Role.WORKER, Role.INGRESS, Role.STORAGE)
+    worker_steps = {step(run, f"{w['name']}-{s}").urn for w in workers for s in ("prep", "secrets", "join", "node")}
+    for worker in workers:
+        secrets, join = step(run, f"{worker['name']}-secrets"), step(run, f"{worker['name']}-join")
+        assert control_plane <= set(secrets.dependencies) and control_plane <= set(join.dependencies)
+        assert step(run, f"{worker['name']}-prep").urn in join.dependencies
+        own = {step(run, f"{worker['name']}-{s}").urn for s in ("prep", "secrets", "join")}
+        assert closure(run, join) & worker_steps == own - {join.urn}
+
+
+def test_the_drain_step_of_a_worker_depends_on_its_join_and_its_machine(run):
+    for worker in nodes(run, Role.WORKER, Role.INGRESS, Role.STORAGE):
+        node = step(run, f"{worker['name']}-node")
+        pool_index = f"{worker['pool']}-{worker['name'].rsplit('-', 1)[1]}"
+        # Pulumi deletes dependents first: the drain runs before the join, the port and the VM go.
+        assert step(run, f"{worker['name']}-join").urn in node.dependencies
+        assert any(d.endswith(f"Instance::platform-iaas-pool-{pool_index}") for d in node.dependencies)
+        first = nodes(run, Role.MASTER)[0]
+        assert secret_text(node.inputs["connection"])["host"] == first["private_ip"]
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def forbidden_values(run: ProgramRun) -> dict[str, str]:
+    """Every secret value of the run, by where it comes from."""
+    values = {"CA hash": CA_CERT_HASH.removeprefix("sha256:"), "admin key": ADMIN_KEY_DATA}
+    for r in run.of_type(COMMAND):
+        if r.name.endswith("-secrets"):
+            values[f"token of {r.name}"] = token_of(r.name)
+            values[f"key of {r.name}"] = certificate_key_of(r.name)
+    for r in run.of_type(PASSWORD):
+        values[f"password {r.name}"] = password_of(r.name, r.inputs["length"])
+    for r in run.of_type(RANDOM_BYTES):
+        values[f"random bytes {r.name}"] = password_of(r.name, 2 * r.inputs["length"])
+    init = init_secrets(password_of(f"{COMPONENT}-init-secrets", 64))
+    values |= {"init token": init.token, "init certificate key": init.certificate_key}
+    for r in run.of_type("tls:index/privateKey:PrivateKey"):
+        values[f"private key {r.name}"] = private_key_body(r.name)
+    return values
+
+
+def test_no_secret_appears_in_plaintext_in_any_registration(run):
+    forbidden = forbidden_values(run)
+    for resource in run.resources:
+        for text in plaintext(resource.inputs):
+            for what, value in forbidden.items():
+                assert value not in text, f"{what} in plaintext in {resource.name}"
+
+
+def test_secret_steps_are_secret_and_never_log(run):
+    for r in run.resources:
+        if r.parent != step(run, "init").parent or r.type != COMMAND:
+            continue
+        kind = r.name.rsplit("-", 1)[1]
+        assert r.inputs["addPreviousOutputInEnv"] is False
+        if kind in ("init", "secrets", "join", "kubeconfig"):
+            assert r.inputs["logging"] == "none", r.name
+        if kind in ("init", "join"):
+            assert isinstance(r.inputs["stdin"], Secret), r.name
+            assert r.inputs["create"] == remote_script_command(f"kubeadm-{kind}")  # the script is on stdin
+
+
+def test_the_kubeconfig_is_a_secret_stack_output_whose_server_is_the_endpoint(stack):
+    run = run_bootstrap(stack)
+    exported = pulumi.runtime.get_root_resource().outputs["kubeconfig"]
+    assert _sync_await(pulumi.Output.from_input(exported).is_secret())
+    read = step(run, "kubeconfig")
+    assert read.inputs["create"] == READ_KUBECONFIG and step(run, "init").urn in read.dependencies
+    kubeconfig = yaml.safe_load(run.outputs["kubeconfig"])
+    host, port = run.outputs["api_endpoint_host"], run.outputs["api_endpoint_port"]
+    assert [c["cluster"]["server"] for c in kubeconfig["clusters"]] == [f"https://{host}:{port}"]
+    assert kubeconfig["users"][0]["user"]["client-key-data"] == ADMIN_KEY_DATA
+
+
+# --------------------------------------------------------------------------- what each node gets
+
+
+def test_init_configuration_names_the_endpoint_etcd_and_every_master(run):
+    docs = init_documents(secret_text(step(run, "init").inputs["stdin"]))
+    host, port = run.outputs["api_endpoint_host"], run.outputs["api_endpoint_port"]
+    cluster = docs["ClusterConfiguration"]
+    assert cluster["controlPlaneEndpoint"] == f"{host}:{port}"
+    assert cluster["etcd"]["external"]["endpoints"] == run.outputs["etcd_endpoints"]
+    assert {m["private_ip"] for m in nodes(run, Role.MASTER)} <= set(cluster["apiServer"]["certSANs"])
+    assert docs["InitConfiguration"]["nodeRegistration"]["name"] == nodes(run, Role.MASTER)[0]["name"]
+
+
+def test_labels_and_taints_of_each_pool_reach_that_nodes_join_configuration(run):
+    masters = nodes(run, Role.MASTER)
+    all_in_one = len(nodes(run)) == len(masters)
+    for node in masters[1:] + [n for n in nodes(run) if n["role"] != "master"]:
+        control_plane = node["role"] == "master"
+        secrets_step = f"{COMPONENT}-{node['name']}-secrets"
+        script = secret_text(step(run, f"{node['name']}-join").inputs["stdin"])
+        join = join_configuration(script)
+        registration = join["nodeRegistration"]
+        assert registration["name"] == node["name"]
+        kubelet = {a["name"]: a["value"] for a in registration["kubeletExtraArgs"]}
+        assert kubelet["node-ip"] == node["private_ip"]
+        own = {k: v for k, v in sorted(node["labels"].items()) if kubelet_may_set_label(k)}
+        assert kubelet.get("node-labels", "") == ",".join(f"{k}={v}" for k, v in own.items())
+        taints = [{k: v for k, v in t.items() if v} for t in node["taints"]]
+        if control_plane and not all_in_one:
+            taints = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}, *taints]
+        assert registration["taints"] == taints
+        # The node's own fresh secrets, nobody else's.
+        assert join["discovery"]["bootstrapToken"]["token"] == token_of(secrets_step)
+        assert join["discovery"]["bootstrapToken"]["caCertHashes"] == [CA_CERT_HASH]
+        if control_plane:
+            assert join["controlPlane"]["certificateKey"] == certificate_key_of(secrets_step)
+            assert "apiserver-etcd-client.key" in script
+        else:
+            assert "controlPlane" not in join and "PRIVATE KEY" not in script
+            node_step = step(run, f"{node['name']}-node").inputs
+            assert f"{INSTANCE_ANNOTATION}=" in node_step["create"]
+            for key in node["labels"]:
+                assert key in node_step["create"]
+
+
+def test_prod_pools_get_their_own_labels_and_taints():
+    run = bootstrap("prod")
+    gpu = join_configuration(secret_text(step(run, "k8s-prod-gpu-2-join").inputs["stdin"]))
+    assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"} in gpu["nodeRegistration"]["taints"]
+    ssd = join_configuration(secret_text(step(run, "k8s-prod-ssd-1-join").inputs["stdin"]))
+    kubelet_args = ssd["nodeRegistration"]["kubeletExtraArgs"]
+    assert {"name": "node-labels", "value": "node.kubernetes.io/disk=ssd"} in kubelet_args
+    assert ssd["nodeRegistration"]["taints"] == []
+    ingress = step(run, "k8s-prod-ingress-1-node").inputs["create"]
+    assert "label node --overwrite k8s-prod-ingress-1 node-role.kubernetes.io/ingress=" in ingress
+    plain = step(run, "k8s-prod-worker-7-node").inputs["create"]
+    assert " label " not in plain and " taint " not in plain
+
+
+# --------------------------------------------------------------------------- adding and removing workers
+
+
+def diff(before: ProgramRun, after: ProgramRun) -> tuple[set[str], set[str], set[str]]:
+    """(removed names, added names, names whose inputs or dependencies changed)."""
+    old = {r.name: r for r in before.resources}
+    new = {r.name: r for r in after.resources}
+
+    def comparable(r: Registration) -> tuple:
+        return (repr_inputs(r.inputs), sorted(r.dependencies))
+
+    changed = {n for n in old.keys() & new.keys() if comparable(old[n]) != comparable(new[n])}
+    return old.keys() - new.keys(), new.keys() - old.keys(), changed
+
+
+def repr_inputs(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return ("secret", repr_inputs(value.value))
+    if isinstance(value, dict):
+        return {k: repr_inputs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [repr_inputs(v) for v in value]
+    return value
+
+
+def machine(pool: str, index: int, volumes: tuple[str, ...] = ()) -> set[str]:
+    prefix = f"platform-iaas-pool-{pool}-{index}"
+    return {prefix, f"{prefix}-port", *(f"{prefix}-{v}" for v in volumes), *(f"{prefix}-{v}-attach" for v in volumes)}
+
+
+@pytest.mark.parametrize(("pool", "count", "volumes"), [("worker", 30, ()), ("storage", 3, ("osd0", "osd1"))])
+def test_removing_a_worker_removes_its_machine_and_steps_and_changes_nothing_else(pool, count, volumes):
+    removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", -1, pool))
+    name = f"k8s-prod-{pool}-{count}"
+    steps = {f"{COMPONENT}-{name}-{s}" for s in ("prep", "secrets", "join", "node")}
+    assert removed == machine(pool, count, volumes) | steps
+    assert added == set() and changed == set()
+    # The one drain: from the first master, that node only.
+    drain = bootstrap("prod").named(f"{COMPONENT}-{name}-node").inputs["delete"]
+    assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout=10m" in drain
+    assert f"delete node {name} --ignore-not-found" in drain
+    assert set(re.findall(r"k8s-prod-[a-z]+-[0-9]+", drain)) == {name}
+
+
+def test_adding_a_worker_adds_only_its_machine_and_steps():
+    removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", +1))
+    steps = {f"{COMPONENT}-k8s-prod-worker-31-{s}" for s in ("prep", "secrets", "join", "node")}
+    assert added == machine("worker", 31) | steps
+    assert removed == set() and changed == set()
