@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,8 @@ from tests.control_plane.kubeadm_mocks import (
     token_of,
 )
 from tests.harness import STACKS, ProgramRun, Registration, Secret
+from tests.render.test_kubeadm import assert_valid, validate
+from tests.render.tools import ROOT
 
 COMPONENT = "platform-kubeadm"
 COMMAND = "command:remote:Command"
@@ -112,10 +115,14 @@ def join_configuration(script: str) -> dict:
     return yaml.safe_load(text)
 
 
-def init_documents(script: str) -> dict[str, dict]:
+def init_text(script: str) -> str:
+    """The kubeadm configuration the init script writes to INIT_CONFIG, verbatim."""
     start = f"{INIT_CONFIG} 0600 <<'K8S_PLATFORM_FILE' || true\n"
-    text = script.split(start, 1)[1].split("\nK8S_PLATFORM_FILE", 1)[0]
-    return {d["kind"]: d for d in yaml.safe_load_all(text) if d}
+    return script.split(start, 1)[1].split("\nK8S_PLATFORM_FILE", 1)[0] + "\n"
+
+
+def init_documents(script: str) -> dict[str, dict]:
+    return {d["kind"]: d for d in yaml.safe_load_all(init_text(script)) if d}
 
 
 # --------------------------------------------------------------------------- shape
@@ -364,3 +371,31 @@ def test_adding_a_worker_adds_only_its_machine_and_steps():
     steps = {f"{COMPONENT}-k8s-prod-worker-31-{s}" for s in ("prep", "secrets", "join", "node")}
     assert added == machine("worker", 31) | steps
     assert removed == set() and changed == set()
+
+
+# --------------------------------------------------------------------------- the real kubeadm
+
+
+@pytest.fixture(scope="session")
+def kubeadm() -> str:
+    """The pinned kubeadm, built or found cached by scripts/build-kubeadm (as tests/render do)."""
+    result = subprocess.run([str(ROOT / "scripts" / "build-kubeadm")], capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        pytest.fail(f"scripts/build-kubeadm failed:\n{result.stderr[-3000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.realtool
+@pytest.mark.parametrize("stack", STACKS)
+def test_real_kubeadm_accepts_what_each_node_is_sent(kubeadm: str, stack: str, tmp_path) -> None:
+    """``kubeadm config validate`` on the text the program pushes: the init's configuration and the
+    JoinConfiguration of the first node of every pool (nodes of a pool differ in name and address)."""
+    run = bootstrap(stack)
+    assert_valid(validate(kubeadm, init_text(secret_text(step(run, "init").inputs["stdin"])), tmp_path, "init"))
+    seen = set()
+    for node in nodes(run)[1:]:
+        if node["pool"] not in seen:
+            seen.add(node["pool"])
+            join = yaml.safe_dump(join_configuration(secret_text(step(run, f"{node['name']}-join").inputs["stdin"])))
+            assert_valid(validate(kubeadm, join, tmp_path, node["name"]))
+    assert len(seen) == len({n["pool"] for n in nodes(run)[1:]})
