@@ -77,10 +77,16 @@ def remote_script_command(name: str, keep: bool = False) -> str:
     """
     check_name(name, "remote_script_command.name")
     path = f"{SCRIPT_DIR}/{name}.sh"
-    run = f"bash {path} </dev/null"
+    # A fresh cloud image is still busy with cloud-init (and its apt runs) when SSH first answers:
+    # wait for it, and let every apt-get of the step wait for the dpkg lock instead of failing
+    # (APT_CONFIG is read in addition to /etc/apt/apt.conf*, apt.conf(5)).
+    wait = "if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi"
+    apt = f"{SCRIPT_DIR}/apt-lock-timeout.conf"
+    run = f"APT_CONFIG={apt} bash {path} </dev/null"
     if not keep:
         run = f'{{ {run}; rc=$?; rm -f {path}; exit "$rc"; }}'
-    return "sudo -n bash -c " + shlex.quote(f"umask 077 && install -d -m 0700 {SCRIPT_DIR} && cat >{path} && {run}")
+    setup = f"umask 077 && install -d -m 0700 {SCRIPT_DIR} && cat >{path} && {wait}"
+    return "sudo -n bash -c " + shlex.quote(f"{setup} && echo 'DPkg::Lock::Timeout \"600\";' >{apt} && {run}")
 
 
 def _root_command(script: str) -> str:

@@ -371,9 +371,10 @@ def test_removal_drains_that_node_only_and_fails_when_the_api_does(sandbox: Sand
 @pytest.mark.parametrize("keep", [False, True])
 def test_wrapper_runs_the_script_from_a_root_only_file_with_stdin_closed(sandbox: Sandbox, keep: bool) -> None:
     wrapper = inline_script(remote_script_command("kubeadm-join", keep=keep))
-    step = '#!/usr/bin/env bash\nrest=$(cat)\necho "stdin: [${rest}]"\nexit 3\n'
+    step = '#!/usr/bin/env bash\nrest=$(cat)\necho "stdin: [${rest}]"\necho "apt: $(cat "$APT_CONFIG")"\nexit 3\n'
     result = sandbox.run("#!/usr/bin/env bash\n" + wrapper, stdin=step)
     assert result.returncode == 3 and "stdin: []" in result.stdout, result.stdout + result.stderr
+    assert 'apt: DPkg::Lock::Timeout "600";' in result.stdout  # apt waits for cloud-init's dpkg lock
     stored = sandbox.file("/var/lib/k8s-platform/kubeadm-join.sh")
     assert stored.exists() is keep
     assert sandbox.file("/var/lib/k8s-platform").stat().st_mode & 0o777 == 0o700
