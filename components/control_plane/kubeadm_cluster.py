@@ -12,14 +12,15 @@ are rendered by ``kubeadm_scripts.py`` and ``components/render/``)::
     <master>-join     that master: `kubeadm join --control-plane`                      } at a time
     <worker>-secrets  first master: a fresh token for that worker          } after the whole control
     <worker>-join     that worker: `kubeadm join` with its pool's labels   } plane; workers in parallel
-    <worker>-node     first master: annotate and label the Node; on delete: cordon, drain, delete it
+    <worker>-node     first master: annotate, label, taint the Node; on delete: cordon, drain, delete it
 
 Why this shape (kubeadm HA guide: https://kubernetes.io/docs/setup/production-environment/tools/
 kubeadm/high-availability/):
 
 * **Control-plane joins one at a time.** Each ``upload-certs`` re-encrypts the shared
-  ``kubeadm-certs`` Secret with a new key, so the previous key dies; and a master that joins
-  restarts the apiserver set behind the VIP. Each ``<master>-secrets`` waits for the previous join.
+  ``kubeadm-certs`` Secret with a new key, so a join still holding the previous key would fail;
+  and a master that fails to join stops the sequence before the next one touches the cluster.
+  Each ``<master>-secrets`` waits for the previous join.
 * **Fresh, short-lived secrets per join.** Tokens live 30 minutes and are created right before
   their join (after the control plane, for workers), so a long first deployment never joins with an
   expired token, and a token leaked from one node's state is dead long before anyone could use it.
@@ -31,7 +32,7 @@ kubeadm/high-availability/):
 * **A replaced machine is bootstrapped again**: the per-node steps carry its instance ID as a
   trigger (the port, and so the address, survives a rebuild).
 
-What re-applies on a running cluster, and what needs the runbook: docs/runbooks/upgrade.md, section 8.
+What re-applies on a running cluster, and what needs the runbook: docs/runbooks/upgrade.md, sections 8-9.
 """
 
 from __future__ import annotations
