@@ -1,0 +1,383 @@
+"""The building blocks of the stack config: one pydantic model per section (nodePools, network,
+kubelet, etcd, ...), with their enums and field rules. ``components/spec.py`` assembles them into
+``StackSpec`` and loads it; import them from there.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from components.sizing import NodeKind
+
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")
+_DURATION = re.compile(r"^([0-9]+(ns|us|ms|s|m|h))+$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|m|k|M|G|T)?$")]
+Duration = Annotated[str, Field(pattern=_DURATION.pattern)]
+
+
+def _network(value: Any) -> Any:
+    # pydantic's own message ("not a valid IPv4 network") hides why; ipaddress says "has host bits set".
+    if isinstance(value, str):
+        try:
+            return ipaddress.IPv4Network(value)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not an IPv4 CIDR: {error}") from None
+    return value
+
+
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network)]
+Address = ipaddress.IPv4Address
+
+
+class Role(StrEnum):
+    """What a pool's machines do; decides security groups, sizing row and bootstrap step."""
+
+    MASTER = "master"
+    ETCD = "etcd"
+    WORKER = "worker"
+    INGRESS = "ingress"
+    STORAGE = "storage"
+    LB = "lb"
+    BASTION = "bastion"
+
+
+ROLE_SIZING: dict[Role, NodeKind | None] = {
+    # Dedicated etcd members keep the cluster's data like masters do, so they get the master row.
+    Role.MASTER: NodeKind.MASTER,
+    Role.ETCD: NodeKind.MASTER,
+    Role.WORKER: NodeKind.NODE,
+    Role.INGRESS: NodeKind.NODE,
+    Role.STORAGE: NodeKind.NODE,
+    # Load balancers and the bastion run no pods; the blueprint does not size them.
+    Role.LB: None,
+    Role.BASTION: None,
+}
+KUBERNETES_ROLES = frozenset({Role.MASTER, Role.WORKER, Role.INGRESS, Role.STORAGE})
+"""Roles whose machines join the Kubernetes cluster as nodes."""
+
+
+class TaintEffect(StrEnum):
+    NO_SCHEDULE = "NoSchedule"
+    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+    NO_EXECUTE = "NoExecute"
+
+
+class Taint(_Model):
+    key: str
+    """Taint key, a Kubernetes label-style key (e.g. ``nvidia.com/gpu``)."""
+    value: str = ""
+    """Taint value; may be empty."""
+    effect: TaintEffect
+    """NoSchedule, PreferNoSchedule or NoExecute."""
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not _LABEL_KEY.match(v):
+            raise ValueError(f"{v!r} is not a valid taint key (prefix/name, name <= 63 chars)")
+        return v
+
+
+class DataVolume(_Model):
+    name: str
+    """Short name, part of the volume's resource name (e.g. ``osd0``, ``etcd-data``)."""
+    size_gib: int = Field(gt=0)
+    """Size in GiB."""
+    volume_type: str
+    """Cinder volume type name."""
+
+
+class AntiAffinity(StrEnum):
+    SOFT = "soft-anti-affinity"
+    HARD = "anti-affinity"
+
+
+class NodePool(_Model):
+    role: Role
+    """What the pool's machines do: master, etcd, worker, ingress, storage, lb or bastion."""
+    count: int = Field(ge=0)
+    """Number of machines."""
+    flavor: str
+    """Nova flavor name. Its size is declared below because a preview may not look it up."""
+    image: str
+    """Glance image ID (a UUID) the boot volume is created from.
+
+    An ID, not a name: Nova's block-device mapping (source image -> volume) takes the image by UUID
+    and the program may not look a name up during a preview (``openstack image show -f value -c id
+    <name>`` prints it).
+    """
+    vcpu: int = Field(gt=0)
+    """vCPUs of the flavor (checked against the blueprint's sizing table)."""
+    ram_gib: int = Field(gt=0)
+    """RAM of the flavor in GiB (checked against the sizing table)."""
+    disk_gib: int = Field(gt=0)
+    """Boot volume size in GiB (checked against the sizing table)."""
+    volume_type: str
+    """Cinder volume type of the boot volume; masters and etcd must use the SSD type."""
+    anti_affinity: AntiAffinity = AntiAffinity.SOFT
+    """Nova server-group policy spreading members across hypervisors."""
+    labels: dict[str, str] = {}
+    """Kubernetes node labels applied at join time."""
+    taints: tuple[Taint, ...] = ()
+    """Kubernetes node taints applied at join time."""
+    data_volumes: tuple[DataVolume, ...] = ()
+    """Extra volumes per machine (Ceph OSD disks, etcd data); always protected."""
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not _LABEL_KEY.match(key):
+                raise ValueError(f"label key {key!r} is not a valid Kubernetes label key")
+            if not _LABEL_VALUE.match(value):
+                raise ValueError(f"label value {value!r} of {key!r} is not a valid label value")
+        return v
+
+
+class AllocationPool(_Model):
+    start: Address
+    """First address Neutron may hand out by DHCP."""
+    end: Address
+    """Last address Neutron may hand out by DHCP."""
+
+
+class Network(_Model):
+    node_cidr: Cidr
+    """Subnet of the machines (e.g. 10.20.0.0/22)."""
+    allocation_pool: AllocationPool
+    """DHCP range inside nodeCidr; addresses outside it stay free for VIPs."""
+    api_vip: Address
+    """Virtual IP of the API endpoint; inside nodeCidr, outside the allocation pool."""
+    pod_cidr: Cidr
+    """Cluster pod network (kubeadm ``podSubnet``)."""
+    pod_cidr_node_prefix: int = Field(default=24, ge=16, le=28)
+    """Prefix length of each node's pod range (controller-manager ``--node-cidr-mask-size``)."""
+    service_cidr: Cidr
+    """Cluster service network (kubeadm ``serviceSubnet``)."""
+    dns_servers: tuple[Address, ...] = ()
+    """Resolvers handed to the machines by DHCP."""
+    external_network_id: str | None = None
+    """Neutron external network for the router gateway and floating IPs."""
+    external_network_name: str | None = None
+    """Name of that external network; floating IPs are allocated from it by name (the provider's
+    ``pool`` argument takes a name). Required when any floating IP is configured (API, ingress, bastion)."""
+    existing_network_id: str | None = None
+    """Use this pre-provisioned network instead of creating one."""
+    existing_subnet_id: str | None = None
+    """Use this pre-provisioned subnet instead of creating one (with existingNetworkId)."""
+    admin_cidrs: tuple[Cidr, ...] = ()
+    """Where administrators reach SSH and the API (6443) from."""
+    public_ingress_cidrs: tuple[Cidr, ...] = ()
+    """Where clients reach the ingress controllers on 80/443 from."""
+    node_port_cidrs: tuple[Cidr, ...] = ()
+    """Where NodePorts (30000-32767) may be reached from; empty closes them."""
+    api_floating_ip: bool = False
+    """Attach a floating IP to the API endpoint."""
+    ingress_floating_ip: bool = False
+    """Attach floating IPs to the ingress nodes."""
+
+
+class ResourceList(_Model):
+    cpu: Quantity
+    """CPU, Kubernetes quantity (200m = 0.2 core)."""
+    memory: Quantity
+    """Memory, Kubernetes quantity (250Mi)."""
+
+
+EvictionSignal = Annotated[
+    str,
+    Field(
+        pattern=r"^(memory|nodefs|imagefs|pid)\.available$|^(nodefs|imagefs)\.inodesFree$",
+        description="kubelet eviction signal",
+    ),
+]
+
+
+class Kubelet(_Model):
+    """The blueprint's kubelet reservations; the defaults are its exact flags."""
+
+    system_reserved: ResourceList = ResourceList(cpu="200m", memory="250Mi")
+    """--system-reserved."""
+    kube_reserved: ResourceList = ResourceList(cpu="200m", memory="250Mi")
+    """--kube-reserved."""
+    eviction_hard: dict[EvictionSignal, Quantity] = {
+        "memory.available": "1Gi",
+        "nodefs.available": "1Gi",
+        "imagefs.available": "1Gi",
+    }
+    """--eviction-hard thresholds (absolute quantities)."""
+    eviction_minimum_reclaim: dict[EvictionSignal, Quantity] = {
+        "memory.available": "500Mi",
+        "nodefs.available": "500Mi",
+        "imagefs.available": "1Gi",
+    }
+    """--eviction-minimum-reclaim."""
+    node_status_update_frequency: Duration = "10s"
+    """--node-status-update-frequency."""
+    eviction_pressure_transition_period: Duration = "180s"
+    """--eviction-pressure-transition-period."""
+    max_pods: int = Field(default=100, ge=1)
+    """--max-pods; must fit the per-node pod prefix and the limit below."""
+
+
+class Limits(_Model):
+    """Kubernetes scalability limits the blueprint quotes (v1.18); checked by spec and policies."""
+
+    max_nodes: int = 5000
+    max_pods: int = 150000
+    max_containers: int = 300000
+    max_pods_per_node: int = 100
+    """The blueprint says 100 (upstream today says 110)."""
+
+
+class Kubernetes(_Model):
+    event_ttl: Duration = "1h"
+    """kube-apiserver --event-ttl (the blueprint: default 1h)."""
+    limits: Limits = Limits()
+
+
+class EtcdTopology(StrEnum):
+    STACKED = "stacked"
+    EXTERNAL = "external"
+
+
+ETCD_DATA_VOLUME = "etcd-data"
+"""Name of the data volume an etcd member keeps its data on (``nodePools.<etcd>.dataVolumes``)."""
+
+
+class S3Target(_Model):
+    endpoint: str
+    """S3-compatible endpoint URL (e.g. Ceph RGW)."""
+    bucket: str
+    retention_days: int = Field(default=30, gt=0)
+
+
+class EtcdBackup(_Model):
+    schedule: str = "*-*-* 00/6:00:00"
+    """systemd OnCalendar expression of the snapshot timer (default every 6 hours)."""
+    keep: int = Field(default=8, gt=0)
+    """Snapshots kept on each member's disk."""
+    s3: S3Target | None = None
+    """Upload each snapshot here when set."""
+
+
+class Etcd(_Model):
+    topology: EtcdTopology
+    """stacked (on the masters; lab only) or external (dedicated etcd pool)."""
+    members: int = Field(ge=1)
+    """Member count: 3 or 5 outside lab (the blueprint's recommendation), always odd."""
+    backup: EtcdBackup = EtcdBackup()
+    release_base_url: str = Field(
+        default="https://github.com/etcd-io/etcd/releases/download", pattern=r"^https?://\S+[^/]$"
+    )
+    """Where the members download the pinned etcd release (components/versions.py ETCD) from:
+    ``<releaseBaseUrl>/v<version>/etcd-v<version>-linux-amd64.tar.gz``. Default: GitHub releases;
+    an air-gapped site points it at a mirror with the same layout (no trailing slash)."""
+    release_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """sha256 of that tarball, checked before anything is installed. Default: none, and the tarball
+    is checked against the ``SHA256SUMS`` file published next to it (same origin: this catches a
+    damaged download, not a tampered mirror; set this to pin the checksum you verified)."""
+
+
+class CniPlugin(StrEnum):
+    CALICO = "calico"
+    FLANNEL = "flannel"
+
+
+class Encapsulation(StrEnum):
+    IPIP = "ipip"
+    VXLAN = "vxlan"
+
+
+class Cni(_Model):
+    plugin: CniPlugin = CniPlugin.CALICO
+    encapsulation: Encapsulation = Encapsulation.IPIP
+    """Calico: ipip or vxlan; Flannel: vxlan only."""
+
+
+class ApiEndpointKind(StrEnum):
+    HAPROXY_KEEPALIVED = "haproxy-keepalived"
+    OCTAVIA = "octavia"
+
+
+class OctaviaLbMethod(StrEnum):
+    """Octavia pool algorithms (the OVN provider implements SOURCE_IP_PORT only)."""
+
+    ROUND_ROBIN = "ROUND_ROBIN"
+    LEAST_CONNECTIONS = "LEAST_CONNECTIONS"
+    SOURCE_IP_PORT = "SOURCE_IP_PORT"
+
+
+class OctaviaMonitor(StrEnum):
+    """Octavia health-monitor types that fit the apiserver."""
+
+    HTTPS = "HTTPS"
+    """``GET /readyz`` over TLS (what Kubernetes documents for load balancers); amphora provider."""
+    TCP = "TCP"
+    """Connect only; the OVN provider's choice (it has no HTTP(S) monitors)."""
+
+
+class ApiEndpointOptions(_Model):
+    """Tuning of the API endpoint; which fields apply depends on ``apiEndpoint``."""
+
+    vrrp_router_id: int = Field(default=51, ge=1, le=255)
+    """haproxy-keepalived: VRRP virtual_router_id, unique among VRRP groups on the node subnet's
+    L2 segment (default 51, keepalived's example value)."""
+    interface: str = Field(default="ens3", pattern=r"^[A-Za-z0-9_.-]{1,15}$")
+    """haproxy-keepalived: interface of the lb machines on the node subnet (default ``ens3``, the
+    first virtio NIC of Ubuntu cloud images under KVM)."""
+    octavia_provider: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$")
+    """octavia: provider driver (``amphora``, ``ovn``); default: the cloud's default provider."""
+    octavia_lb_method: OctaviaLbMethod = OctaviaLbMethod.LEAST_CONNECTIONS
+    """octavia: pool algorithm (default LEAST_CONNECTIONS: API clients hold long watches)."""
+    octavia_monitor: OctaviaMonitor = OctaviaMonitor.HTTPS
+    """octavia: health monitor, HTTPS ``GET /readyz`` (default) or TCP."""
+
+
+class LoggingPipeline(StrEnum):
+    DIRECT = "direct"
+    KAFKA = "kafka"
+
+
+class Storage(_Model):
+    ssd_volume_type: str
+    """Cinder volume type backed by SSDs; required for masters and etcd."""
+
+
+class Workload(_Model):
+    name: str
+    apps: int = Field(default=1, ge=1)
+    """Number of applications with this shape."""
+    replicas: int = Field(ge=1)
+    """Replicas per application."""
+    containers: int = Field(default=1, ge=1)
+    """Containers per pod."""
+    cpu: Quantity
+    """CPU request per pod."""
+    memory: Quantity
+    """Memory request per pod."""
+    pool: str = "worker"
+    """Node pool the pods run on."""
