@@ -60,7 +60,8 @@ from components.control_plane.kubeadm_scripts import (
     render_node_removal_command,
 )
 from components.iaas.node_pool import Node
-from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_args_from_spec, pool_node
+from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_args_from_spec
+from components.render.kubeadm_nodes import pool_node
 from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
 from components.spec import KUBERNETES_ROLES, Role, StackSpec
 from components.ssh import SshAccess

@@ -28,15 +28,13 @@ import yaml
 
 from components.render._common import GENERATED_HEADER, check_name
 from components.render.kubeadm import (
-    ADMIN_KUBECONFIG,
     BootstrapSecrets,
     ClusterArgs,
-    Node,
     kubelet_configuration,
     render_join_config,
     render_kubeadm_config,
-    render_remove_node_commands,
 )
+from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, Node, render_remove_node_commands
 
 MODULE = "components/control_plane/kubeadm_scripts.py"
 SCRIPT_DIR = "/var/lib/k8s-platform"

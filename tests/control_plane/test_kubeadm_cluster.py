@@ -25,7 +25,7 @@ from components.control_plane.kubeadm_scripts import (
     READ_KUBECONFIG,
     remote_script_command,
 )
-from components.render.kubeadm import kubelet_may_set_label
+from components.render.kubeadm_nodes import kubelet_may_set_label
 from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
 from components.spec import KUBERNETES_ROLES, Role
 from tests.control_plane.kubeadm_mocks import (

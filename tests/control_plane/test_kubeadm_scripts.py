@@ -35,13 +35,8 @@ from components.control_plane.kubeadm_scripts import (
     render_node_command,
     render_node_removal_command,
 )
-from components.render.kubeadm import (
-    BootstrapSecrets,
-    ClusterArgs,
-    cluster_args_from_spec,
-    pool_node,
-    render_kubeadm_config,
-)
+from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_args_from_spec, render_kubeadm_config
+from components.render.kubeadm_nodes import pool_node
 from components.spec import load_stack_file
 from tests.control_plane.kubeadm_mocks import fake_kubeconfig
 from tests.render.tools import ROOT, tool

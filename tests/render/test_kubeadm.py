@@ -23,12 +23,14 @@ from components.render.kubeadm import (
     KUBEADM_API,
     BootstrapSecrets,
     ClusterArgs,
-    Node,
     cluster_args_from_spec,
-    kubelet_may_set_label,
-    pool_nodes,
     render_join_config,
     render_kubeadm_config,
+)
+from components.render.kubeadm_nodes import (
+    Node,
+    kubelet_may_set_label,
+    pool_nodes,
     render_label_command,
     render_remove_node_commands,
 )
