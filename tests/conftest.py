@@ -28,3 +28,17 @@ def program(stack: str) -> ProgramRun:
     if stack not in _RUNS:
         _RUNS[stack] = run_program(stack)
     return _RUNS[stack]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):
+    """A running 3-member TLS etcd cluster on loopback (tests/render/etcd_cluster.py); every
+    process it started is killed afterwards."""
+    from tests.render.etcd_cluster import Cluster
+
+    etcd = Cluster(tmp_path / "etcd")
+    try:
+        etcd.start_all()
+        yield etcd
+    finally:
+        etcd.kill_everything()

@@ -22,16 +22,6 @@ from tests.render.etcd_cluster import Cluster
 pytestmark = pytest.mark.realtool
 
 
-@pytest.fixture
-def cluster(tmp_path: Path):
-    cluster = Cluster(tmp_path / "etcd")
-    try:
-        cluster.start_all()
-        yield cluster
-    finally:
-        cluster.kill_everything()
-
-
 def _run(cluster: Cluster, body: str, values: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     text = script(body, values)
     text = text.replace("/usr/local/bin/etcdctl", cluster.etcdctl_bin)

@@ -39,7 +39,7 @@ from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_arg
 from components.render.kubeadm_nodes import pool_node
 from components.spec import load_stack_file
 from tests.control_plane.kubeadm_mocks import fake_kubeconfig
-from tests.render.tools import ROOT, tool
+from tests.render.tools import ROOT, shellcheck, tool
 
 SECRETS = BootstrapSecrets(
     token="abcdef.0123456789abcdef", certificate_key="0f" * 32, ca_cert_hash="sha256:" + "ab" * 32
@@ -50,10 +50,6 @@ WORKER_SECRETS = BootstrapSecrets(
 PEM = "-----BEGIN CERTIFICATE-----\nQ0EtQ0VSVA==\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN EC PRIVATE KEY-----\nRVRDRC1DTElFTlQtS0VZ\n-----END EC PRIVATE KEY-----\n"
 ETCD = EtcdClientFiles(ca_cert=PEM, client_cert=PEM, client_key=KEY)
-OPTIONAL_CHECKS = (  # the set tests/render/test_shellcheck.py holds rendered scripts to
-    "add-default-case,avoid-negated-conditions,avoid-nullary-conditions,check-unassigned-uppercase,"
-    "deprecate-which,quote-safe-variables,require-double-brackets,useless-use-of-cat"
-)
 
 
 def prod_cluster(etcd: bool = True) -> ClusterArgs:
@@ -186,12 +182,7 @@ def test_rendered_step_passes_shellcheck(name: str, tmp_path: Path) -> None:
     text = SCRIPTS[name]()
     script = tmp_path / f"{name}.sh"
     script.write_text(text)
-    result = subprocess.run(
-        [tool("shellcheck"), "--shell=bash", "--severity=style", f"--enable={OPTIONAL_CHECKS}", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = shellcheck(script)
     assert result.returncode == 0, result.stdout
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True, timeout=30).returncode == 0
 

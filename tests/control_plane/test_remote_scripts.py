@@ -29,8 +29,7 @@ from components.render.keepalived import KeepalivedArgs, LoadBalancerNode, rende
 from tests.control_plane.endpoint_etcd_mocks import COMMAND, plain, run
 from tests.render.test_haproxy import masters
 from tests.render.test_keepalived import host_interface
-from tests.render.test_shellcheck import OPTIONAL_CHECKS
-from tests.render.tools import tool
+from tests.render.tools import shellcheck, tool
 
 OWNER = f"{pwd.getpwuid(os.getuid()).pw_name}:{grp.getgrgid(os.getgid()).gr_name}"
 
@@ -79,12 +78,7 @@ def test_registered_step_is_sudo_bash_and_passes_shellcheck(name: str, tmp_path:
     assert (sudo, no_prompt, bash, flag) == ("sudo", "-n", "/bin/bash", "-c")
     path = tmp_path / "step.sh"
     path.write_text("#!/bin/bash\n" + text)
-    result = subprocess.run(
-        [tool("shellcheck"), "--shell=bash", "--severity=style", f"--enable={','.join(OPTIONAL_CHECKS)}", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = shellcheck(path)
     assert result.returncode == 0, result.stdout
 
 

@@ -25,16 +25,6 @@ KEYS = 10_000
 pytestmark = pytest.mark.realtool
 
 
-@pytest.fixture
-def cluster(tmp_path: Path):
-    cluster = Cluster(tmp_path / "etcd")
-    try:
-        cluster.start_all()
-        yield cluster
-    finally:
-        cluster.kill_everything()
-
-
 def backup_script(cluster: Cluster, directory: Path, **overrides) -> Path:
     peer = cluster.members[0].peer
     args = EtcdBackupArgs(

@@ -23,21 +23,10 @@ from components.render.node_prep import (
     render_node_prep,
 )
 from components.versions import CONTAINERD, KUBERNETES, PAUSE
-from tests.render.tools import tool
+from tests.render.tools import shellcheck
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2ZmYWtlLWNhLWZvci10ZXN0cw==\n-----END CERTIFICATE-----\n"
 HARBOR = RegistryTrust("harbor.example.com", PEM)
-# shellcheck's optional checks, the same set tests/render/test_shellcheck.py holds rendered scripts to.
-OPTIONAL_CHECKS = (
-    "add-default-case",
-    "avoid-negated-conditions",
-    "avoid-nullary-conditions",
-    "check-unassigned-uppercase",
-    "deprecate-which",
-    "quote-safe-variables",
-    "require-double-brackets",
-    "useless-use-of-cat",
-)
 HARBOR_PORT = RegistryTrust("registry.internal:5000", PEM)
 
 VARIANTS = {
@@ -66,12 +55,7 @@ def test_rendered_script_passes_shellcheck(name: str, tmp_path: Path) -> None:
     assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text
     script = tmp_path / f"node-prep-{name}.sh"
     script.write_text(text)
-    result = subprocess.run(
-        [tool("shellcheck"), "--shell=bash", "--severity=style", f"--enable={','.join(OPTIONAL_CHECKS)}", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = shellcheck(script)
     assert result.returncode == 0, result.stdout
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True, timeout=30).returncode == 0
 

@@ -10,25 +10,12 @@ import pytest
 from components.render.etcd import EtcdMemberArgs, EtcdPeer
 from components.render.etcd_backup import EtcdBackupArgs, S3Upload, render_backup_script
 from components.render.etcd_restore import EtcdRestoreArgs, render_restore_script
-from tests.render.tools import tool
+from tests.render.tools import shellcheck
 
 CLUSTER = tuple(EtcdPeer(f"etcd-{i}", f"10.20.0.{30 + i}") for i in range(3))
 MEMBER = EtcdMemberArgs(member="etcd-0", cluster=CLUSTER, cluster_token="k8s-prod-etcd")
 S3 = S3Upload(bucket="etcd-backups-prod", prefix="prod/etcd-0")
 
-# shellcheck's optional checks worth holding rendered scripts to. Left out on purpose: the ones
-# that flag deliberate idioms (functions in `if`/`||`, `$(date)` inside a string) or pure style
-# (braces around every variable).
-OPTIONAL_CHECKS = (
-    "add-default-case",
-    "avoid-negated-conditions",
-    "avoid-nullary-conditions",
-    "check-unassigned-uppercase",
-    "deprecate-which",
-    "quote-safe-variables",
-    "require-double-brackets",
-    "useless-use-of-cat",
-)
 
 SCRIPTS = {
     "backup-local": lambda: render_backup_script(EtcdBackupArgs(member="etcd-0")),
@@ -58,12 +45,7 @@ def test_rendered_script_passes_shellcheck(name: str, tmp_path: Path) -> None:
     assert "\nset -euo pipefail\n" in text
     script = tmp_path / f"{name}.sh"
     script.write_text(text)
-    result = subprocess.run(
-        [tool("shellcheck"), "--shell=bash", "--severity=style", f"--enable={','.join(OPTIONAL_CHECKS)}", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = shellcheck(script)
     assert result.returncode == 0, result.stdout
 
 

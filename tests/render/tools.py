@@ -22,6 +22,37 @@ RESULTS = ROOT / "bench" / "results"
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
+# shellcheck's optional checks every rendered script is held to. Left out on purpose: the ones that
+# flag deliberate idioms (functions in `if`/`||`, `$(date)` inside a string) or pure style (braces
+# around every variable).
+SHELLCHECK_OPTIONAL = (
+    "add-default-case",
+    "avoid-negated-conditions",
+    "avoid-nullary-conditions",
+    "check-unassigned-uppercase",
+    "deprecate-which",
+    "quote-safe-variables",
+    "require-double-brackets",
+    "useless-use-of-cat",
+)
+
+
+def shellcheck(script: Path) -> subprocess.CompletedProcess:
+    """The real shellcheck on a bash script, style level, with the optional checks above."""
+    return subprocess.run(
+        [
+            tool("shellcheck"),
+            "--shell=bash",
+            "--severity=style",
+            f"--enable={','.join(SHELLCHECK_OPTIONAL)}",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def tool(name: str) -> str:
     """Absolute path of a program the test needs; fails the test when it is not installed."""
     venv_bin = Path(os.environ.get("VIRTUAL_ENV", ROOT / "venv")) / "bin"
