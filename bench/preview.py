@@ -129,6 +129,12 @@ def main() -> int:
     parser.add_argument("--stacks", default="lab,test,prod")
     parser.add_argument("--sizes", default="50,500,5000")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "preview.json"))
+    parser.add_argument(
+        "--floor-max",
+        type=int,
+        default=5000,
+        help="measure the engine floor only up to this many resources (it slows past a few thousand)",
+    )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "STACK", "WORKERS", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -141,22 +147,20 @@ def main() -> int:
     for case, stack, workers in cases:
         print(f"==> {case}", file=sys.stderr)
         program = measure(case, "program", stack, workers)
-        floor = measure(case, "floor", stack, count=program.resources)
+        floor = measure(case, "floor", stack, count=program.resources) if program.resources <= args.floor_max else None
         rows.append((program, floor))
         print(f"    {program}\n    {floor}", file=sys.stderr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps([{"program": asdict(p), "floor": asdict(f)} for p, f in rows], indent=2))
+    out.write_text(json.dumps([{"program": asdict(p), "floor": f and asdict(f)} for p, f in rows], indent=2))
     print(
         "| case | resources | program s (mocks) | program peak MiB | program res/s "
         "| engine floor s | floor peak MiB | floor res/s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for p, f in rows:
-        print(
-            f"| {p.case} | {p.resources} | {p.wall_s} | {p.peak_rss_mib} | {p.resources_per_s} "
-            f"| {f.wall_s} | {f.peak_rss_mib} | {f.resources_per_s} |"
-        )
+        floor = f"| {f.wall_s} | {f.peak_rss_mib} | {f.resources_per_s} |" if f else "| not run | | |"
+        print(f"| {p.case} | {p.resources} | {p.wall_s} | {p.peak_rss_mib} | {p.resources_per_s} {floor}")
     return 0
 
 
