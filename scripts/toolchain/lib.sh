@@ -75,6 +75,8 @@ tc_pin() {
 tc_version_ge() { [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$2" ]]; }
 
 # tc_load_versions REPO_ROOT: set the version variables from requirements.txt and versions.env.
+# The versions are globals read by scripts/bootstrap.
+# shellcheck disable=SC2034
 tc_load_versions() {
   local root=$1 req=$1/requirements.txt
   PULUMI_VERSION=$(tc_pin "$req" pulumi)
@@ -443,47 +445,16 @@ tc_ensure_provider() {
   fi
 }
 
-tc_ensure_openstack() {
-  local v=$PULUMI_OPENSTACK_VERSION
-  tc_ensure_provider openstack "$v" github.com/pulumi/pulumi-openstack/provider/v5 \
-    "$PULUMI_OPENSTACK_MODULE_VERSION" cmd/pulumi-resource-openstack \
-    github.com/pulumi/pulumi-openstack/provider/v5/pkg/version.Version cmd/pulumi-resource-openstack \
-    "github.com/pulumi/pulumi-openstack/sdk/v5@v$v" \
-    "github.com/pulumi/pulumi-openstack/sdk/v5@v$v"
-}
-
-tc_ensure_kubernetes() {
-  local v=$PULUMI_KUBERNETES_VERSION
-  tc_ensure_provider kubernetes "$v" github.com/pulumi/pulumi-kubernetes/provider/v4 \
-    "$PULUMI_KUBERNETES_MODULE_VERSION" cmd/pulumi-resource-kubernetes \
-    github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version cmd/pulumi-resource-kubernetes \
-    "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v" \
-    "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v"
-}
-
-tc_ensure_command() {
-  local v=$PULUMI_COMMAND_VERSION
-  tc_ensure_provider command "$v" github.com/pulumi/pulumi-command/provider \
-    "$PULUMI_COMMAND_MODULE_VERSION" cmd/pulumi-resource-command \
-    github.com/pulumi/pulumi-command/provider/pkg/version.Version "" \
-    "github.com/pulumi/pulumi-command/sdk@v$v" \
-    "github.com/pulumi/pulumi-command/sdk@v$v"
-}
-# pulumi-tls and pulumi-random are bridged Terraform providers laid out like pulumi-openstack:
-# provider/vN embeds schema-embed.json made by `go generate` in cmd/pulumi-resource-<name>.
-tc_ensure_tls() {
-  local v=$PULUMI_TLS_VERSION
-  tc_ensure_provider tls "$v" github.com/pulumi/pulumi-tls/provider/v5 \
-    "$PULUMI_TLS_MODULE_VERSION" cmd/pulumi-resource-tls \
-    github.com/pulumi/pulumi-tls/provider/v5/pkg/version.Version cmd/pulumi-resource-tls \
-    "github.com/pulumi/pulumi-tls/sdk/v5@v$v" \
-    "github.com/pulumi/pulumi-tls/sdk/v5@v$v"
-}
-tc_ensure_random() {
-  local v=$PULUMI_RANDOM_VERSION
-  tc_ensure_provider random "$v" github.com/pulumi/pulumi-random/provider/v4 \
-    "$PULUMI_RANDOM_MODULE_VERSION" cmd/pulumi-resource-random \
-    github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version cmd/pulumi-resource-random \
-    "github.com/pulumi/pulumi-random/sdk/v4@v$v" \
-    "github.com/pulumi/pulumi-random/sdk/v4@v$v"
+# tc_ensure_pulumi_provider NAME MAJOR VERSION OVERRIDE GENERATE: the provider plugin of
+# github.com/pulumi/pulumi-NAME at VERSION. Every Pulumi provider repository has the same layout:
+# provider[/vMAJOR] with cmd/pulumi-resource-NAME and pkg/version.Version, built at the commit of
+# the sdk[/vMAJOR] tag. GENERATE=yes for the providers that embed files made by `go generate` in
+# cmd/pulumi-resource-NAME (the bridged ones and kubernetes); pulumi-command builds directly.
+tc_ensure_pulumi_provider() {
+  local name=$1 major=$2 version=$3 override=$4 generate=$5
+  local repo=github.com/pulumi/pulumi-$name suffix=${major:+/v$major}
+  local cmd=cmd/pulumi-resource-$name
+  tc_ensure_provider "$name" "$version" "$repo/provider$suffix" "$override" "$cmd" \
+    "$repo/provider$suffix/pkg/version.Version" "$([[ $generate == yes ]] && echo "$cmd")" \
+    "$repo/sdk$suffix@v$version" "$repo/sdk$suffix@v$version"
 }
