@@ -71,6 +71,8 @@ class Registration:
     retain_on_delete: bool
     dependencies: list[str]
     custom: bool
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    """Outputs the engine must store encrypted (e.g. a command's stdout carrying a kubeconfig)."""
 
 
 @dataclass
@@ -137,6 +139,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=_unwrap(raw),
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
                     dependencies=list(request.dependencies),
                     custom=bool(request.custom),
                 )

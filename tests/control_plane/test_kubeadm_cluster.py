@@ -257,6 +257,8 @@ def test_the_kubeconfig_is_a_secret_stack_output_whose_server_is_the_endpoint(st
     assert _sync_await(pulumi.Output.from_input(exported).is_secret())
     read = step(run, "kubeconfig")
     assert read.inputs["create"] == READ_KUBECONFIG and step(run, "init").urn in read.dependencies
+    # What the command prints (the admin kubeconfig) is stored encrypted in the state.
+    assert {"stdout", "stderr"} <= set(read.additional_secret_outputs)
     kubeconfig = yaml.safe_load(run.outputs["kubeconfig"])
     host, port = run.outputs["api_endpoint_host"], run.outputs["api_endpoint_port"]
     assert [c["cluster"]["server"] for c in kubeconfig["clusters"]] == [f"https://{host}:{port}"]
@@ -399,3 +401,19 @@ def test_real_kubeadm_accepts_what_each_node_is_sent(kubeadm: str, stack: str, t
             join = yaml.safe_dump(join_configuration(secret_text(step(run, f"{node['name']}-join").inputs["stdin"])))
             assert_valid(validate(kubeadm, join, tmp_path, node["name"]))
     assert len(seen) == len({n["pool"] for n in nodes(run)[1:]})
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_steps_that_print_secrets_store_their_output_encrypted(stack):
+    """init, kubeconfig, every secrets (token + certificate key) and join step: stdout/stderr can carry
+    tokens or keys, so the engine must keep them as secrets, and the CLI must not print them."""
+    run = run_bootstrap(stack)
+    steps = [
+        r
+        for r in run.of_type("command:remote:Command")
+        if r.name.endswith(("-init", "-kubeconfig", "-secrets", "-join")) and r.name.startswith("platform-kubeadm-")
+    ]
+    assert steps, "no bootstrap steps found"
+    for r in steps:
+        assert {"stdout", "stderr"} <= set(r.additional_secret_outputs), r.name
+        assert r.inputs.get("logging") == "none", r.name
