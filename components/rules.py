@@ -370,14 +370,54 @@ def _storage_disks(spec: StackSpec) -> Iterator[Violation]:
             )
 
 
+def _node_setup(spec: StackSpec) -> Iterator[Violation]:
+    from components.render.node_prep import RegistryTrust, node_prep_args
+
+    setup = spec.node_setup
+    for i, registry in enumerate(setup.registries):
+        try:
+            RegistryTrust(registry.host, registry.ca_cert)
+        except ValueError as error:
+            yield config_path(("nodeSetup", "registries", i)), str(error).split(": ", 1)[-1]
+    if len({r.host for r in setup.registries}) != len(setup.registries):
+        yield config_path(("nodeSetup", "registries")), "a registry host appears twice"
+        return
+    try:
+        node_prep_args(setup.model_copy(update={"registries": ()}))
+    except ValueError as error:
+        argument, _, problem = str(error).partition(": ")
+        field = argument.split(".")[-1]
+        yield config_path(("nodeSetup", _camel(field))), problem
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
     # The shape of the stack: roles, counts, sizes, address plan, choices.
     # The IaaS layer adds (components/iaas): image IDs, the floating-IP pool, the gateway, OSD disks.
     (
-        *(_etcd, _masters, _api_endpoint, _cidrs, _addresses, _scale, _sizing, _ssd, _cni, _access, _workloads),
+        *(
+            _etcd,
+            _masters,
+            _api_endpoint,
+            _cidrs,
+            _addresses,
+            _scale,
+            _sizing,
+            _ssd,
+            _cni,
+            _access,
+            _workloads,
+            _node_setup,
+        ),
         *(_images, _floating_ips, _public_ingress, _subnet_gateway, _storage_disks),
         # The control-plane layer adds (components/control_plane): endpoint options, etcd data volume.
         *(_api_endpoint_options, _etcd_data_volume),
+        # The kubeadm layer adds: the node preparation's mirrors and trusted registries.
+        _node_setup,
     ),
     # Counting addresses and pod ranges for the declared machines only makes sense once the shape
     # is valid; a 5001-node pool is reported as the node limit, not also as a too-small subnet.

@@ -43,9 +43,11 @@ from components.spec_sections import (
     LoggingPipeline,
     Network,
     NodePool,
+    NodeSetup,
     OctaviaLbMethod,
     OctaviaMonitor,
     Quantity,
+    RegistryCa,
     ResourceList,
     Role,
     S3Target,
@@ -75,6 +77,8 @@ class StackSpec(_Model):
     api_endpoint_options: ApiEndpointOptions = ApiEndpointOptions()
     """VRRP router id and interface (haproxy-keepalived); provider, algorithm, monitor (octavia)."""
     logging: LoggingPipeline = LoggingPipeline.KAFKA
+    node_setup: NodeSetup = NodeSetup()
+    """Package mirrors, trusted registries (Harbor CA) and NTP servers of the Kubernetes nodes."""
     workloads: tuple[Workload, ...] = ()
     """Inventory for the capacity plan: apps x replicas x requests."""
     ssh_public_key: str
@@ -229,9 +233,11 @@ __all__ = [
     "LoggingPipeline",
     "Network",
     "NodePool",
+    "NodeSetup",
     "OctaviaLbMethod",
     "OctaviaMonitor",
     "Quantity",
+    "RegistryCa",
     "ResourceList",
     "Role",
     "S3Target",

@@ -381,3 +381,33 @@ class Workload(_Model):
     """Memory request per pod."""
     pool: str = "worker"
     """Node pool the pods run on."""
+
+
+class RegistryCa(_Model):
+    """A registry with its own CA (the blueprint's Harbor with a self-signed certificate)."""
+
+    host: str
+    """Registry host as images name it, with ``:port`` if not 443 (e.g. ``harbor.example.com``)."""
+    ca_cert: str
+    """The registry's CA certificate, one PEM certificate (public, not a secret)."""
+
+
+class NodeSetup(_Model):
+    """Where Kubernetes nodes get their packages and whom they trust (node preparation script).
+
+    Every default is upstream; an air-gapped site points each URL at its internal mirror."""
+
+    apt_repository: str | None = None
+    """Kubernetes apt repository (ending in ``/``). Default: pkgs.k8s.io for the pinned minor."""
+    apt_key_url: str | None = None
+    """Signing key of that repository. Default: ``<aptRepository>Release.key``."""
+    artifact_base_url: str | None = None
+    """Mirror holding the containerd, runc and CNI release files and checksums under their upstream
+    names. Default: the upstream GitHub release URLs."""
+    sandbox_image: str | None = None
+    """Pod sandbox image (a Harbor proxy path on air-gapped sites). Default: registry.k8s.io/pause."""
+    registries: tuple[RegistryCa, ...] = ()
+    """Registries whose CA containerd and the system store trust (Harbor). Default: none."""
+    ntp_servers: tuple[Address, ...] = ()
+    """NTP servers for chrony (the blueprint's TLS troubleshooting starts with clock skew).
+    Default: the distribution's pool."""

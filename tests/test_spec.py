@@ -164,3 +164,23 @@ def test_secret_keys_are_accepted_encrypted_and_kept_out_of_the_spec(key):
     assert "hunter2" not in spec.model_dump_json()
     spec = parse(stack_config("prod", {key: "hunter2"}), secret_keys={f"{NAMESPACE}:{key}"})
     assert "hunter2" not in spec.model_dump_json()
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2ZmYWtlLWNhLWZvci10ZXN0cw==\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize(
+    ("setup", "path", "words"),
+    [
+        ({"registries": [{"host": "harbor.example.com", "caCert": "not a pem"}]}, "nodeSetup.registries[0]", "PEM"),
+        ({"registries": [{"host": "bad host!", "caCert": PEM}]}, "nodeSetup.registries[0]", "host"),
+        ({"aptRepository": "ftp://mirror/k8s/"}, "nodeSetup.aptRepository", "http(s) URL"),
+        ({"aptRepository": "https://mirror.internal/k8s"}, "nodeSetup.aptRepository", "must end with '/'"),
+        ({"ntpServers": ["ntp.example.com"]}, "nodeSetup.ntpServers[0]", "IPv4"),
+    ],
+)
+def test_bad_node_setup_is_rejected_naming_its_key(setup, path, words):
+    with pytest.raises(SpecError) as caught:
+        parse(stack_config("prod", {"nodeSetup": setup}))
+    message = dict(caught.value.violations).get(f"{NAMESPACE}:{path}")
+    assert message is not None and words in message, str(caught.value)

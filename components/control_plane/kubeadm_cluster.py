@@ -62,7 +62,7 @@ from components.control_plane.kubeadm_scripts import (
 from components.iaas.node_pool import Node
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_args_from_spec
 from components.render.kubeadm_nodes import pool_node
-from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
+from components.render.node_prep import NodePrepArgs, NodeRole, node_prep_args, render_node_prep
 from components.spec import KUBERNETES_ROLES, Role, StackSpec
 from components.ssh import SshAccess
 
@@ -232,7 +232,7 @@ class KubeadmCluster(pulumi.ComponentResource):
     def _prepare(self, node: Node) -> command.remote.Command:
         """The role's preparation script; re-runs when the script changes (idempotent by design)."""
         role = NodeRole.MASTER if node.role == Role.MASTER else NodeRole.WORKER
-        template = self._args.node_prep or NodePrepArgs(role=role)
+        template = self._args.node_prep or node_prep_args(self._args.spec.node_setup)
         script = render_node_prep(dataclasses.replace(template, role=role))
         return self._command(
             f"{node.name}-prep",

@@ -41,6 +41,7 @@ from enum import StrEnum
 
 from components.render._common import check_ipv4, render
 from components.render.audit_policy import LOG_DIR, POLICY_FILE, render_audit_policy
+from components.spec import NodeSetup
 from components.versions import CNI_PLUGINS, CONTAINERD, KUBERNETES, PAUSE, RUNC
 
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
@@ -290,4 +291,23 @@ def render_node_prep(args: NodePrepArgs) -> str:
         artifacts=args.artifacts(),
         audit_log_dir=LOG_DIR,
         master=args.role == NodeRole.MASTER,
+    )
+
+
+def node_prep_args(setup: NodeSetup, role: NodeRole = NodeRole.WORKER) -> NodePrepArgs:
+    """NodePrepArgs from the stack's ``nodeSetup`` (unset keys keep the upstream defaults).
+
+    Raises ValueError naming the offending argument (the spec's rules report it with its key path).
+    """
+    optional = {
+        "apt_repository": setup.apt_repository,
+        "apt_key_url": setup.apt_key_url,
+        "artifact_base_url": setup.artifact_base_url,
+        "sandbox_image": setup.sandbox_image,
+    }
+    return NodePrepArgs(
+        role=role,
+        registries=tuple(RegistryTrust(r.host, r.ca_cert) for r in setup.registries),
+        ntp_servers=tuple(str(a) for a in setup.ntp_servers),
+        **{k: v for k, v in optional.items() if v is not None},
     )

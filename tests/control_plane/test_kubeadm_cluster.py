@@ -417,3 +417,23 @@ def test_steps_that_print_secrets_store_their_output_encrypted(stack):
     for r in steps:
         assert {"stdout", "stderr"} <= set(r.additional_secret_outputs), r.name
         assert r.inputs.get("logging") == "none", r.name
+
+
+def test_node_setup_mirrors_and_harbor_ca_reach_every_prepared_node():
+    """nodeSetup in the stack file: internal mirrors (air-gapped) and Harbor's CA on every node."""
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2ZmYWtlLWNhLWZvci10ZXN0cw==\n-----END CERTIFICATE-----\n"
+    setup = {
+        "aptRepository": "https://mirror.internal/kubernetes/v1.37/deb/",
+        "artifactBaseUrl": "https://mirror.internal/releases",
+        "registries": [{"host": "harbor.internal", "caCert": pem}],
+        "ntpServers": ["10.0.0.123"],
+    }
+    run = run_bootstrap("test", {"nodeSetup": setup})
+    preps = [r for r in run.of_type("command:remote:Command") if r.name.endswith("-prep")]
+    assert len(preps) == 6  # 2 masters, 3 workers, 1 ingress node
+    for prep in preps:
+        script = prep.inputs["stdin"]
+        assert "https://mirror.internal/kubernetes/v1.37/deb/" in script, prep.name
+        assert "https://mirror.internal/releases/" in script and "github.com/containerd" not in script
+        assert "/etc/containerd/certs.d/harbor.internal/" in script and "MIIBszCCAVmgAwIBAgIU" in script
+        assert "10.0.0.123" in script
