@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.cli import Engine
+from tests.engine.cli import ROOT, Engine
 from tests.harness import STACKS, stack_config
 
 _PREVIEWS: dict = {}
@@ -20,11 +20,5 @@ def committed_preview(request, engine):
     """``(stack, preview)`` of a committed stack file, with the policy pack; one run per stack."""
     stack = request.param
     if stack not in _PREVIEWS:
-        _PREVIEWS[stack] = engine.preview(stack_config(stack), policy_packs=[str(engine_policy_pack())])
+        _PREVIEWS[stack] = engine.preview(stack_config(stack), policy_packs=[str(ROOT / "policies")])
     return stack, _PREVIEWS[stack]
-
-
-def engine_policy_pack():
-    from tests.engine.cli import ROOT
-
-    return ROOT / "policies"
