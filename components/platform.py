@@ -110,7 +110,8 @@ def load_spec() -> StackSpec:
     secret_keys = {key for key in config if runtime_config.is_config_secret(key)}
     secret_keys |= set(runtime_config.get_config_secret_keys_env())
     try:
-        return parse(config, secret_keys)
+        # The program needs the stack's seed (components/render/seed.py); the capacity CLI does not.
+        return parse(config, secret_keys, seed_required_for=pulumi.get_stack())
     except SpecError as error:
         count = len(error.violations)
         raise pulumi.RunError(

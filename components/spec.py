@@ -9,13 +9,16 @@ A default is declared once, on its field; the blueprint's numbers are the defaul
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from components.openssh import check_ssh_public_key
+from components.render.seed import SEED_KEY, seed_problem
 from components.sizing import Environment
 from components.spec_sections import (
     _DNS_LABEL,
@@ -60,6 +63,28 @@ from components.spec_sections import (
 
 NAMESPACE = "k8s-platform"
 """The Pulumi project name, and so the namespace of every config key the program reads."""
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _pki_epoch(value: Any) -> date:
+    """A real calendar date, ``YYYY-MM-DD``, not after today (UTC, the certificates' clock)."""
+    if isinstance(value, datetime):  # YAML reads `2026-12-01 10:00` as a timestamp
+        raise ValueError("expected a date YYYY-MM-DD, not a timestamp")
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a real date (YYYY-MM-DD)") from None
+    if not isinstance(value, date):
+        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+    today = datetime.now(UTC).date()
+    if value > today:
+        # Certificates issued from it would not be valid yet ("x509: certificate is not yet valid").
+        raise ValueError(f"{value} is in the future (today is {today}, UTC): certificates would not be valid yet")
+    return value
+
+
+PkiEpoch = Annotated[date, BeforeValidator(_pki_epoch)]
 
 
 class StackSpec(_Model):
@@ -87,6 +112,11 @@ class StackSpec(_Model):
 
     ssh_user: str = Field(default="ubuntu", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
     """Login user of the images (Ubuntu cloud images: ``ubuntu``); needs passwordless sudo."""
+    pki_epoch: PkiEpoch
+    """Issue date (``YYYY-MM-DD``, UTC, not in the future) of the etcd certificates: their validity
+    starts that day (CA 10 years, leaves 2 years) and their keys and serials derive from it, so the
+    same date gives byte-identical certificates and a later date re-issues them (rotation:
+    docs/runbooks/secrets.md). No default: each stack states when its certificates were issued."""
 
     @field_validator("ssh_public_key")
     @classmethod
@@ -153,8 +183,12 @@ def _decode(value: Any) -> Any:
 
 
 SECRET_KEYS: dict[str, str] = {
+    SEED_KEY: (
+        "the stack's random seed (32 bytes, 64 hex characters): every generated secret derives from it "
+        "(components/render/seed.py; created by `scripts/pulumi <stack> init-secrets`)"
+    ),
     "sshPrivateKey": "private key the program's SSH steps log in with (default: the operator's ssh-agent)",
-    "keepalivedAuthPass": "VRRP password of the API load balancers (default: generated, kept in state)",
+    "keepalivedAuthPass": "VRRP password of the API load balancers (default: derived from secretSeed)",
     "etcdBackupS3Credentials": (
         "S3 credentials of the etcd snapshot uploads (etcd.backup.s3) as ACCESS_KEY_ID:SECRET_ACCESS_KEY "
         "(the s3fs passwd-file format; default: the operator provides /etc/etcd/backup-s3.env)"
@@ -164,28 +198,36 @@ SECRET_KEYS: dict[str, str] = {
 components read them with ``pulumi.Config().get_secret`` so they stay secret Outputs."""
 
 
-def parse(config: dict[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> StackSpec:
+def parse(
+    config: dict[str, Any],
+    secret_keys: set[str] | frozenset[str] = frozenset(),
+    *,
+    seed_required_for: str | None = None,
+) -> StackSpec:
     """Validate a ``{"k8s-platform:key": value}`` map (other namespaces ignored).
 
     ``secret_keys`` lists the full keys the engine holds encrypted; a stack file's ``{secure: ...}``
-    values count as encrypted too. Raises SpecError naming each offending key path and the rule.
+    values count as encrypted too. ``seed_required_for``: the stack the program runs, which needs
+    ``secretSeed`` (a stack file read for the capacity plan does not). Raises SpecError naming each
+    offending key path and the rule.
     """
     from components.rules import check  # rules import this module's types
 
     prefix = NAMESPACE + ":"
     data = {k[len(prefix) :]: _decode(v) for k, v in config.items() if k.startswith(prefix)}
-    leaked = [
+    secret_problems = [
         (config_path((key,)), "holds a secret: set it with `pulumi config set --secret`, never in plain text")
         for key in SECRET_KEYS
         if key in data and f"{prefix}{key}" not in secret_keys and not _is_secure(data[key])
     ]
+    secret_problems += _seed_violations(data, {path for path, _ in secret_problems}, seed_required_for)
     for key in SECRET_KEYS:
         data.pop(key, None)
     try:
         spec = StackSpec.model_validate(data)
     except ValidationError as error:
-        raise SpecError(leaked + _pydantic_violations(error)) from None
-    violations = leaked + check(spec)
+        raise SpecError(secret_problems + _pydantic_violations(error)) from None
+    violations = secret_problems + check(spec)
     if violations:
         raise SpecError(violations)
     return spec
@@ -193,6 +235,23 @@ def parse(config: dict[str, Any], secret_keys: set[str] | frozenset[str] = froze
 
 def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _seed_violations(data: dict[str, Any], reported: set[str], stack: str | None) -> list[tuple[str, str]]:
+    """The seed missing (when the program needs it) or malformed; the value is never quoted."""
+    path = config_path((SEED_KEY,))
+    if path in reported:
+        return []
+    value = data.get(SEED_KEY)
+    if value is None:
+        if stack is None:
+            return []
+        return [(path, f"not set: run `scripts/pulumi {stack} init-secrets` (stores the stack's random seed, "
+                       "encrypted; docs/runbooks/secrets.md)")]  # fmt: skip
+    if _is_secure(value):  # ciphertext of a stack file read directly: checked when the engine decrypts it
+        return []
+    problem = seed_problem(value) if isinstance(value, str) else "expected a string of hex characters"
+    return [(path, problem)] if problem else []
 
 
 def read_stack_file(path: str | Path) -> dict[str, Any]:
@@ -236,6 +295,7 @@ __all__ = [
     "NodeSetup",
     "OctaviaLbMethod",
     "OctaviaMonitor",
+    "PkiEpoch",
     "Quantity",
     "RegistryCa",
     "ResourceList",

@@ -17,18 +17,20 @@ and one VolumeAttach; one server group per pool; security-group rules: docs/secu
 
 Control plane (issue 5), per stack with m etcd members and l lb machines:
 
-- etcd PKI: private keys 3 + 2m (CA, server and peer per member, two clients), one self-signed
-  CA, 2 + 2m requests and signed certificates; commands 2m + 1 (bootstrap and backup per member,
-  one health step) plus 3l for haproxy-keepalived (prepare, haproxy, keepalived per lb machine).
-- lab (m=1, Octavia): load balancer, listener, pool, monitor, 1 member; the API floating IP's
-  association. test and prod (m=3, l=2): the VIP port and the generated VRRP password.
+- the etcd PKI and every generated secret (kubeadm init token and certificate key, the VRRP
+  password) are computed from the stack's seed in the program (components/render/seed.py,
+  etcd_pki.py): no resources, so none appear here;
+- commands 2m + 1 (bootstrap and backup per member, one health step) plus 3l for
+  haproxy-keepalived (prepare, haproxy, keepalived per lb machine): lab (m=1, Octavia) 3; test and
+  prod (m=3, l=2) 7 + 6 = 13.
+- lab: load balancer, listener, pool, monitor, 1 member; the API floating IP's association.
+  test and prod: the VIP port.
 
 kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py), per stack with k Kubernetes
 nodes (masters, workers, ingress, storage) of which M masters and W = k - M others: one
-KubeadmCluster, one RandomBytes (the init's token and certificate key), commands k (prep) + 2
-(init, kubeconfig) + 2(M - 1) (secrets, join per further master) + 3W (secrets, join, node per
-worker): lab (k=1, M=1) 3; test (k=6, M=2, W=4) 6 + 2 + 2 + 12 = 22; prod (k=45, M=3, W=42)
-45 + 2 + 4 + 126 = 177.
+KubeadmCluster, commands k (prep) + 2 (init, kubeconfig) + 2(M - 1) (secrets, join per further
+master) + 3W (secrets, join, node per worker): lab (k=1, M=1) 3; test (k=6, M=2, W=4)
+6 + 2 + 2 + 12 = 22; prod (k=45, M=3, W=42) 45 + 2 + 4 + 126 = 177.
 """
 
 from __future__ import annotations
@@ -51,14 +53,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/port:Port": 1,
         "openstack:compute/instance:Instance": 1,
         "openstack:networking/floatingIp:FloatingIp": 1,
-        # Control plane (issue 5): endpoint, etcd cluster and its PKI (components/control_plane/).
+        # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "k8splatform:control_plane:EtcdPki": 1,
-        "tls:index/privateKey:PrivateKey": 5,
-        "tls:index/selfSignedCert:SelfSignedCert": 1,
-        "tls:index/certRequest:CertRequest": 4,
-        "tls:index/locallySignedCert:LocallySignedCert": 4,
         "command:remote:Command": 3 + 3,  # control plane + kubeadm bootstrap
         "openstack:loadbalancer/loadBalancer:LoadBalancer": 1,
         "openstack:loadbalancer/listener:Listener": 1,
@@ -66,9 +63,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:loadbalancer/monitor:Monitor": 1,
         "openstack:loadbalancer/member:Member": 1,
         "openstack:networking/floatingIpAssociate:FloatingIpAssociate": 1,
-        # kubeadm bootstrap (issue 6): the component and the random seed of the init's secrets.
+        # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
-        "random:index/randomBytes:RandomBytes": 1,
     },
     "test": {
         "k8splatform:index:Platform": 1,
@@ -88,19 +84,12 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:compute/instance:Instance": 11,
         "openstack:blockstorage/volume:Volume": 3,
         "openstack:compute/volumeAttach:VolumeAttach": 3,
-        # Control plane (issue 5): endpoint, etcd cluster and its PKI (components/control_plane/).
+        # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "k8splatform:control_plane:EtcdPki": 1,
-        "tls:index/privateKey:PrivateKey": 9,
-        "tls:index/selfSignedCert:SelfSignedCert": 1,
-        "tls:index/certRequest:CertRequest": 8,
-        "tls:index/locallySignedCert:LocallySignedCert": 8,
         "command:remote:Command": 13 + 22,  # control plane + kubeadm bootstrap
-        "random:index/randomPassword:RandomPassword": 1,
-        # kubeadm bootstrap (issue 6): the component and the random seed of the init's secrets.
+        # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
-        "random:index/randomBytes:RandomBytes": 1,
     },
     "prod": {
         "k8splatform:index:Platform": 1,
@@ -121,18 +110,11 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:blockstorage/volume:Volume": 9,
         "openstack:compute/volumeAttach:VolumeAttach": 9,
         "openstack:networking/floatingIp:FloatingIp": 3,
-        # Control plane (issue 5): endpoint, etcd cluster and its PKI (components/control_plane/).
+        # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "k8splatform:control_plane:EtcdPki": 1,
-        "tls:index/privateKey:PrivateKey": 9,
-        "tls:index/selfSignedCert:SelfSignedCert": 1,
-        "tls:index/certRequest:CertRequest": 8,
-        "tls:index/locallySignedCert:LocallySignedCert": 8,
         "command:remote:Command": 13 + 177,  # control plane + kubeadm bootstrap
-        "random:index/randomPassword:RandomPassword": 1,
-        # kubeadm bootstrap (issue 6): the component and the random seed of the init's secrets.
+        # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
-        "random:index/randomBytes:RandomBytes": 1,
     },
 }

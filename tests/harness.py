@@ -8,6 +8,7 @@ outputs. Overrides let a test change a stack file's config without writing a fil
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import runpy
 from collections import Counter
@@ -21,10 +22,14 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.render.seed import SEED_KEY
 from components.spec import NAMESPACE, read_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("lab", "test", "prod")
+TEST_SEED = "5eed" * 16
+"""The mock runs' ``k8s-platform:secretSeed`` (64 hex characters), set as a secret like
+``scripts/pulumi <stack> init-secrets`` does; a ``secretSeed`` override replaces it (None: unset)."""
 
 
 class Secret:
@@ -73,6 +78,10 @@ class Registration:
     custom: bool
     additional_secret_outputs: list[str] = field(default_factory=list)
     """Outputs the engine must store encrypted (e.g. a command's stdout carrying a kubeconfig)."""
+    id: str = ""
+    """The ID the mocks gave a custom resource."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """The state the mocks returned (secret values marked), as a cloud would after ``up``."""
 
 
 @dataclass
@@ -93,12 +102,24 @@ class ProgramRun:
 
 
 # Attributes the cloud computes that later layers read: resource type -> (output, fake value maker).
-# Addresses come from the benchmarking range 198.18.0.0/15 (RFC 2544, never routed) and are
-# unique within a run: ports in 198.18.0.0/16, floating IPs in 198.19.0.0/16.
+# Ports get consecutive addresses of the stack's DHCP allocation pool, as Neutron hands them out,
+# so renderers that check an address against the node subnet (keepalived, kubeadm) accept them;
+# floating IPs come from the benchmarking range 198.19.0.0/16 (RFC 2544, never routed). Both are
+# unique within a run.
+_POOL_START = [int(ipaddress.IPv4Address("198.18.0.1"))]
+"""First address of the running stack's allocation pool (set by run_program; this default when
+the config has none, e.g. a test of a broken config)."""
 _COMPUTED = {
-    "openstack:networking/port:Port": ("allFixedIps", lambda n: [f"198.18.{n // 250}.{n % 250 + 1}"]),
+    "openstack:networking/port:Port": ("allFixedIps", lambda n: [str(ipaddress.IPv4Address(_POOL_START[0] + n))]),
     "openstack:networking/floatingIp:FloatingIp": ("address", lambda n: f"198.19.{n // 250}.{n % 250 + 1}"),
 }
+
+
+def _allocation_pool_start(config: dict[str, Any]) -> int:
+    try:
+        return int(ipaddress.IPv4Address(config[f"{NAMESPACE}:network"]["allocationPool"]["start"]))
+    except (KeyError, TypeError, ValueError):
+        return int(ipaddress.IPv4Address("198.18.0.1"))
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -142,6 +163,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     dependencies=list(request.dependencies),
                     custom=bool(request.custom),
+                    id=response.id,
+                    outputs=_unwrap(rpc.deserialize_properties(response.object, keep_internal=True)),
                 )
             )
         return response
@@ -198,6 +221,7 @@ def run_program(
 ) -> ProgramRun:
     """Run ``__main__.py`` for ``stack`` under mocks; raises what the program raises.
 
+    The stack's secret seed is ``TEST_SEED`` (a secret) unless ``overrides`` sets ``secretSeed``.
     ``into`` receives the registrations even when the program fails (to show it registered nothing).
     """
     run = into if into is not None else ProgramRun(stack)
@@ -212,6 +236,9 @@ def run_program(
     # The engine hands structured values to the program as JSON text and decrypts secrets, naming
     # them in a list of secret keys; do the same (an override wrapped in Secret is a secret value).
     config = stack_config(stack, overrides)
+    _POOL_START[0] = _allocation_pool_start(config)
+    if SEED_KEY not in (overrides or {}):
+        config[f"{NAMESPACE}:{SEED_KEY}"] = Secret(TEST_SEED)
     secret_keys = [k for k, v in config.items() if isinstance(v, Secret)]
     config = {k: v.value if isinstance(v, Secret) else v for k, v in config.items()}
     encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 import yaml
 
@@ -45,14 +47,20 @@ def test_stack_files_carry_their_sizing_row(stack, role, vcpu, ram, disk):
     assert (pool.vcpu, pool.ram_gib, pool.disk_gib) == (vcpu, ram, disk)
 
 
-def test_every_declared_config_key_is_in_the_model_and_pulumi_yaml():
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+def test_every_config_key_is_in_the_model_and_pulumi_yaml():
+    text = (ROOT / "Pulumi.yaml").read_text()
+    declared = yaml.safe_load(text)["config"]
     model_keys = {f"{NAMESPACE}:{field.alias}" for field in StackSpec.model_fields.values()}
-    assert set(declared) == model_keys | {f"{NAMESPACE}:{key}" for key in SECRET_KEYS}
+    secrets = {f"{NAMESPACE}:{key}" for key in SECRET_KEYS}
+    assert model_keys <= set(declared) <= model_keys | secrets
+    # Optional secrets cannot be declared (the CLI would demand them): they are described in a
+    # comment instead (tests/test_project_file.py has the declaration rules).
+    assert all(key in text for key in secrets)
     for key, schema in declared.items():
         assert schema.get("description"), f"{key} has no description in Pulumi.yaml"
 
 
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 # (override of the prod stack, expected key path, words the message must contain)
 BAD_CONFIGS = [
     ({"etcd.members": 4}, "etcd.members", "3 or 5"),
@@ -84,6 +92,11 @@ BAD_CONFIGS = [
     ({"network.adminCidrs": ["0.0.0.0/0"]}, "network.adminCidrs", "0.0.0.0/0"),
     ({"nodePools.master.count": 1}, "nodePools.master.count", "at least 2 masters"),
     ({"workloads.1.memory": "80Gi"}, "workloads[1].memory", "more memory than a worker node"),
+    ({"pkiEpoch": "2026-02-30"}, "pkiEpoch", "not a real date"),
+    ({"pkiEpoch": TOMORROW}, "pkiEpoch", "is in the future"),
+    ({"pkiEpoch": "1 Dec 2026"}, "pkiEpoch", "expected a date YYYY-MM-DD"),
+    ({"pkiEpoch": 20261201}, "pkiEpoch", "expected a date YYYY-MM-DD"),
+    ({"pkiEpoch": None}, "pkiEpoch", "required key is missing"),
 ]
 
 
@@ -158,12 +171,16 @@ def test_secret_keys_in_plain_text_are_rejected(key):
     assert "pulumi config set --secret" in caught.value.violations[0][1]
 
 
+# A well-formed value per secret key (the seed's format is checked whenever its value is readable).
+SECRET_VALUES = {key: "hunter2" for key in SECRET_KEYS} | {"secretSeed": "c0ffee" * 10 + "beef"}
+
+
 @pytest.mark.parametrize("key", sorted(SECRET_KEYS))
 def test_secret_keys_are_accepted_encrypted_and_kept_out_of_the_spec(key):
     spec = parse(stack_config("prod", {key: {"secure": "v1:abcd"}}))
-    assert "hunter2" not in spec.model_dump_json()
-    spec = parse(stack_config("prod", {key: "hunter2"}), secret_keys={f"{NAMESPACE}:{key}"})
-    assert "hunter2" not in spec.model_dump_json()
+    assert "v1:abcd" not in spec.model_dump_json()
+    spec = parse(stack_config("prod", {key: SECRET_VALUES[key]}), secret_keys={f"{NAMESPACE}:{key}"})
+    assert SECRET_VALUES[key] not in spec.model_dump_json()
 
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2ZmYWtlLWNhLWZvci10ZXN0cw==\n-----END CERTIFICATE-----\n"
@@ -184,3 +201,35 @@ def test_bad_node_setup_is_rejected_naming_its_key(setup, path, words):
         parse(stack_config("prod", {"nodeSetup": setup}))
     message = dict(caught.value.violations).get(f"{NAMESPACE}:{path}")
     assert message is not None and words in message, str(caught.value)
+
+
+def test_the_pki_epoch_is_a_date_today_or_earlier_quoted_or_not(tmp_path):
+    today = datetime.now(UTC).date()
+    assert parse(stack_config("prod", {"pkiEpoch": today.isoformat()})).pki_epoch == today
+    assert load_stack_file(ROOT / "Pulumi.prod.yaml").pki_epoch == date(2026, 12, 1)
+    # Unquoted in a stack file, YAML reads a date: the same value.
+    stack_file = tmp_path / "Pulumi.unquoted.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": stack_config("prod", {"pkiEpoch": date(2025, 3, 1)})}))
+    assert "pkiEpoch: 2025-03-01" in stack_file.read_text()
+    assert load_stack_file(stack_file).pki_epoch == date(2025, 3, 1)
+    with pytest.raises(SpecError, match=r"pkiEpoch: .*not a timestamp"):
+        parse(stack_config("prod", {"pkiEpoch": datetime(2025, 3, 1, 10, 0)}))
+
+
+@pytest.mark.parametrize("bad", ["abc", "ab" * 31, "zz" * 32, {"nested": 1}])
+def test_a_malformed_seed_is_rejected_naming_the_key_never_the_value(bad):
+    with pytest.raises(SpecError) as caught:
+        parse(stack_config("prod", {"secretSeed": bad}), secret_keys={f"{NAMESPACE}:secretSeed"})
+    [(path, message)] = caught.value.violations
+    assert path == f"{NAMESPACE}:secretSeed" and ("64 hex characters" in message or "hex" in message)
+    assert str(bad) not in str(caught.value)
+
+
+def test_the_seed_is_required_by_the_program_only():
+    parse(stack_config("prod"))  # the capacity plan and the policy pack read stack files without it
+    with pytest.raises(SpecError) as caught:
+        parse(stack_config("prod"), seed_required_for="prod")
+    assert str(caught.value) == (
+        "k8s-platform:secretSeed: not set: run `scripts/pulumi prod init-secrets` (stores the stack's random seed, "
+        "encrypted; docs/runbooks/secrets.md)"
+    )

@@ -6,8 +6,9 @@ Resources (children of the ApiServerEndpoint):
   another port, and the API floating IP has a port to be associated with. The lb machines' own
   ports list the VIP as an allowed address pair (IaaS layer), so the one keepalived elects may
   answer for it (https://docs.openstack.org/api-ref/network/v2/#allowed-address-pairs);
-- the VRRP password: the secret config ``keepalivedAuthPass`` or a generated 8-character one
-  (keepalived keeps 8 characters; render/keepalived.py rejects longer ones);
+- the VRRP password: the secret config ``keepalivedAuthPass`` or 8 letters and digits derived from
+  the stack's seed (render/seed.py; keepalived keeps 8 characters, render/keepalived.py rejects
+  longer ones), a secret Output either way;
 - per lb machine three SSH steps, in order: install haproxy + keepalived and set
   ``net.ipv4.ip_nonlocal_bind=1``; push haproxy.cfg, ``haproxy -c``, reload; push keepalived.conf,
   ``keepalived -t``, reload. The rendered files are the steps' stdin, so a changed master list
@@ -27,7 +28,6 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_command as command
 import pulumi_openstack as openstack
-import pulumi_random as random
 
 from components.control_plane.endpoint_parts import API_PORT, EndpointParts
 from components.control_plane.remote_scripts import (
@@ -42,7 +42,9 @@ from components.control_plane.remote_scripts import (
 from components.iaas.node_pool import Node
 from components.iaas.rules_table import HAPROXY_STATS_PORT
 from components.render.haproxy import ApiServer, HaproxyArgs, render_haproxy_config
-from components.render.keepalived import MAX_AUTH_PASS, KeepalivedArgs, LoadBalancerNode, render_keepalived_config
+from components.render.keepalived import KeepalivedArgs, LoadBalancerNode, render_keepalived_config
+from components.render.seed import vrrp_password as derived_vrrp_password
+from components.secret_seed import derived_secret
 from components.spec import NAMESPACE, Role
 
 if TYPE_CHECKING:
@@ -56,19 +58,12 @@ AUTH_PASS_KEY = "keepalivedAuthPass"
 """Optional secret config key holding the VRRP password."""
 
 
-def vrrp_password(parent: pulumi.Resource, name: str) -> pulumi.Output[str]:
-    """The configured VRRP password, else a generated one kept (encrypted) in the state."""
+def vrrp_password() -> pulumi.Output[str]:
+    """The configured VRRP password, else one derived from the stack's seed; a secret Output."""
     configured = pulumi.Config(NAMESPACE).get_secret(AUTH_PASS_KEY)
     if configured is not None:
         return pulumi.Output.secret(configured)
-    generated = random.RandomPassword(
-        f"{name}-vrrp-password",
-        length=MAX_AUTH_PASS,
-        # Letters and digits only: inside keepalived's auth_pass alphabet, no quoting questions.
-        special=False,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    return pulumi.Output.secret(generated.result)
+    return derived_secret(derived_vrrp_password)
 
 
 def build_haproxy_keepalived(parent: pulumi.Resource, name: str, args: ApiServerEndpointArgs) -> EndpointParts:
@@ -85,7 +80,7 @@ def build_haproxy_keepalived(parent: pulumi.Resource, name: str, args: ApiServer
         admin_state_up=True,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    password = vrrp_password(parent, name)
+    password = vrrp_password()
     masters = [n for n in args.nodes if n.role == Role.MASTER]
     lbs = [n for n in args.nodes if n.role == Role.LB]
     backends = pulumi.Output.all(*[m.private_ip for m in masters]).apply(

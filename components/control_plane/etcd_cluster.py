@@ -14,6 +14,11 @@ has started. One health step on the first member then waits for every member to 
 a backup step per member installs the snapshot script, service and timer (and the S3 env file
 and the restore script) from render/etcd_backup.py and render/etcd_restore.py.
 
+The certificates are computed, not resources (etcd_pki.py, render/etcd_pki.py): from the stack's
+seed and spec ``pkiEpoch``, byte-identical on every run. A new epoch changes every member step's
+stdin, so ``pulumi up`` re-runs those steps, which rewrite the files; etcd re-reads its own
+certificate on each new connection and the CA key stays the same, so no member restarts.
+
 Removing a member from the config: its bootstrap step has a ``delete`` command,
 ``etcdctl member remove`` of itself (etcd_scripts.ETCD_MEMBER_REMOVE). The step depends on the
 member's instance (the instance ID is part of its script), so Pulumi deletes the step, running
@@ -40,7 +45,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
-from components.control_plane.etcd_pki import EtcdIdentity, EtcdPki, EtcdPkiArgs, KeyPair
+from components.control_plane.etcd_pki import EtcdIdentity, EtcdPki, EtcdPkiArgs, KeyPair, etcd_pki
 from components.control_plane.etcd_scripts import (
     ETCD_BACKUP_APPLY,
     ETCD_BACKUP_REMOVE,
@@ -59,6 +64,7 @@ from components.render.etcd_backup import (
     render_s3_env_file,
 )
 from components.render.etcd_restore import EtcdRestoreArgs, render_restore_script
+from components.secret_seed import stack_seed
 from components.spec import ETCD_DATA_VOLUME, NAMESPACE, EtcdTopology, Role, StackSpec
 from components.ssh import SshAccess
 from components.versions import ETCD
@@ -128,10 +134,11 @@ class EtcdCluster(pulumi.ComponentResource):
         self._cluster = pulumi.Output.all(*[n.private_ip for n in members]).apply(
             lambda ips: tuple(EtcdPeer(n.name, ip, client_port=CLIENT_PORT) for n, ip in zip(members, ips, strict=True))
         )
-        pki = EtcdPki(
-            f"{name}-pki",
-            EtcdPkiArgs(args.cluster_name, [EtcdIdentity(n.name, n.private_ip) for n in members]),
-            opts=pulumi.ResourceOptions(parent=self),
+        # Certificates from the stack's seed and spec pkiEpoch: computed here, no resources (etcd_pki.py).
+        pki = etcd_pki(
+            EtcdPkiArgs(args.cluster_name, spec.pki_epoch, [EtcdIdentity(n.name, n.private_ip) for n in members]),
+            stack_seed(),
+            warn_on=self,
         )
         bootstraps = [self._bootstrap(name, node, pki) for node in members]
         health = command.remote.Command(

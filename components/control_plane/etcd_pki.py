@@ -1,46 +1,35 @@
-"""EtcdPki: the etcd cluster's own CA and every certificate its members and clients present.
+"""The etcd PKI as Outputs: components/render/etcd_pki.py's certificates, computed in the program.
 
-Layout as in etcd's security guide (https://etcd.io/docs/v3.5/op-guide/security/) and kubeadm's
-external-etcd certificates (https://kubernetes.io/docs/setup/best-practices/certificates/):
+No resources: the certificates derive from the stack's seed and ``pkiEpoch`` (render/etcd_pki.py
+explains the layout, the determinism and the rotation), so there is nothing for a provider to
+create or keep. Only the SSH steps' inputs carry them. What crosses into those inputs follows
+principle 9: private keys only as secret Outputs, certificates as plain Outputs (they are public;
+``Output.unsecret`` because they are computed from the secret seed).
 
-- one cluster CA (``etcd-ca``), trusted for client and peer traffic; nothing else signs with it;
-- per member a serving certificate and a peer certificate, each with its own key. Both carry
-  ``server_auth`` and ``client_auth`` (peers are both) and the SANs clients use: the member's IP,
-  127.0.0.1 (the local backup timer), its name and ``localhost``. The blueprint's troubleshooting
-  section: certificate SANs must list every etcd IP;
-- ``kube-apiserver-etcd-client`` for the apiservers (kubeadm's name) and
-  ``etcd-healthcheck-client`` for etcdctl on the members (health checks, backups, member removal).
-
-Keys are ECDSA P-256: one of kubeadm's ``encryptionAlgorithm`` choices (its default is RSA-2048),
-RSA-3072-class strength with much smaller keys and faster handshakes; etcd (Go's TLS) accepts it. pulumi-tls keeps each
-key in the state, encrypted: the provider marks ``private_key_pem`` secret
-(``additional_secret_outputs``); the attributes here wrap it in ``Output.secret`` as well, so it
-stays secret under mocks and wherever it flows.
-
-Validity: the CA 10 years, leaf certificates 2 years, renewed by any ``pulumi up`` in their last
-90 days (``early_renewal_hours``); etcd re-reads certificates on every new TLS connection, so a
-renewed certificate needs no restart. The CA is not renewed automatically: replacing it means
-re-issuing every certificate in one change, a planned operation.
+Member certificates wait for their member's address only; the CA and the client certificates need
+the seed alone, so they are known in a preview even before any machine exists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import pulumi
-import pulumi_tls as tls
 
-CA_VALIDITY_HOURS = 10 * 365 * 24
-"""The cluster CA: 10 years."""
-LEAF_VALIDITY_HOURS = 2 * 365 * 24
-"""Member and client certificates: 2 years."""
-EARLY_RENEWAL_HOURS = 90 * 24
-"""A ``pulumi up`` in a certificate's last 90 days issues a new one."""
-SERVER_USES = ("digital_signature", "key_encipherment", "server_auth", "client_auth")
-CLIENT_USES = ("digital_signature", "key_encipherment", "client_auth")
-APISERVER_CLIENT_CN = "kube-apiserver-etcd-client"
-HEALTHCHECK_CLIENT_CN = "etcd-healthcheck-client"
+from components.render.etcd_pki import (
+    APISERVER_CLIENT_CN,
+    HEALTHCHECK_CLIENT_CN,
+    CertificateAuthority,
+    Issued,
+    MemberIdentity,
+    PkiScope,
+    certificate_authority,
+    client_cert,
+    expiry_warning,
+    member_certs,
+)
 
 
 @dataclass(frozen=True)
@@ -77,11 +66,14 @@ class MemberCerts:
 class EtcdPkiArgs:
     cluster_name: str
     """Organisation of every subject (``k8s-<stack>``), so certificates name their cluster."""
+    epoch: date
+    """Issue date of the certificates (spec ``pkiEpoch``); a later one rotates them."""
     members: Sequence[EtcdIdentity]
-    """Every member, in a stable order."""
+    """Every member, in a stable order; names unique."""
 
 
-class EtcdPki(pulumi.ComponentResource):
+@dataclass(frozen=True)
+class EtcdPki:
     """Cluster CA, member certificates, apiserver and healthcheck client certificates."""
 
     ca_cert: pulumi.Output[str]
@@ -93,64 +85,41 @@ class EtcdPki(pulumi.ComponentResource):
     healthcheck_client: KeyPair
     """``etcd-healthcheck-client``: etcdctl on the members (health, backup, member removal)."""
 
-    def __init__(self, name: str, args: EtcdPkiArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("k8splatform:control_plane:EtcdPki", name, None, opts)
-        self._name, self._org = name, args.cluster_name
-        ca_key = self._key(f"{name}-ca")
-        ca = tls.SelfSignedCert(
-            f"{name}-ca-cert",
-            private_key_pem=ca_key,
-            subject=tls.SelfSignedCertSubjectArgs(common_name="etcd-ca", organization=args.cluster_name),
-            is_ca_certificate=True,
-            validity_period_hours=CA_VALIDITY_HOURS,
-            allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.ca_cert = ca.cert_pem
-        self._ca_key = ca_key
-        self.members = {
-            m.name: MemberCerts(
-                server=self._issue(f"{m.name}-server", m.name, m, SERVER_USES),
-                peer=self._issue(f"{m.name}-peer", m.name, m, SERVER_USES),
-            )
-            for m in args.members
-        }
-        self.apiserver_client = self._issue("apiserver-client", APISERVER_CLIENT_CN, None, CLIENT_USES)
-        self.healthcheck_client = self._issue("healthcheck-client", HEALTHCHECK_CLIENT_CN, None, CLIENT_USES)
-        self.register_outputs(
-            {
-                "ca_cert": self.ca_cert,
-                "members": {n: {"server": c.server.cert, "peer": c.peer.cert} for n, c in self.members.items()},
-                "apiserver_client": self.apiserver_client.cert,
-                "healthcheck_client": self.healthcheck_client.cert,
-            }
-        )
 
-    def _key(self, prefix: str) -> pulumi.Output[str]:
-        key = tls.PrivateKey(
-            f"{prefix}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=pulumi.ResourceOptions(parent=self)
-        )
-        return pulumi.Output.secret(key.private_key_pem)
+def _pair(issued: pulumi.Output[Issued]) -> KeyPair:
+    return KeyPair(
+        cert=pulumi.Output.unsecret(issued.apply(lambda i: i.cert)),
+        key=pulumi.Output.secret(issued.apply(lambda i: i.key)),
+    )
 
-    def _issue(self, role: str, common_name: str, member: EtcdIdentity | None, uses: tuple[str, ...]) -> KeyPair:
-        prefix = f"{self._name}-{role}"
-        key = self._key(prefix)
-        request = tls.CertRequest(
-            f"{prefix}-csr",
-            private_key_pem=key,
-            subject=tls.CertRequestSubjectArgs(common_name=common_name, organization=self._org),
-            dns_names=[member.name, "localhost"] if member else None,
-            ip_addresses=[member.address, "127.0.0.1"] if member else None,
-            opts=pulumi.ResourceOptions(parent=self),
+
+def etcd_pki(args: EtcdPkiArgs, seed: pulumi.Output[bytes], warn_on: pulumi.Resource | None = None) -> EtcdPki:
+    """The cluster's certificates from ``seed`` (a secret Output); warns on ``warn_on`` when the
+    leaf certificates are within 90 days of expiry."""
+    names = [m.name for m in args.members]
+    if len(set(names)) != len(names):
+        raise ValueError(f"EtcdPkiArgs.members: names repeat: {names}")
+    warning = expiry_warning(args.epoch, datetime.now(UTC))
+    if warning:
+        pulumi.log.warn(warning, warn_on)
+    scope = PkiScope(cluster_name=args.cluster_name, epoch=args.epoch)
+    # Secret like the seed it comes from: it holds the CA's private key.
+    ca: pulumi.Output[CertificateAuthority] = pulumi.Output.secret(
+        seed.apply(lambda s: certificate_authority(s, scope))
+    )
+
+    def member(identity: EtcdIdentity) -> MemberCerts:
+        issued = pulumi.Output.all(seed, ca, identity.address).apply(
+            lambda v: member_certs(v[0], v[1], scope, MemberIdentity(identity.name, v[2]))
         )
-        cert = tls.LocallySignedCert(
-            f"{prefix}-cert",
-            cert_request_pem=request.cert_request_pem,
-            ca_private_key_pem=self._ca_key,
-            ca_cert_pem=self.ca_cert,
-            validity_period_hours=LEAF_VALIDITY_HOURS,
-            early_renewal_hours=EARLY_RENEWAL_HOURS,
-            allowed_uses=list(uses),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return KeyPair(cert=cert.cert_pem, key=key)
+        return MemberCerts(server=_pair(issued.apply(lambda c: c.server)), peer=_pair(issued.apply(lambda c: c.peer)))
+
+    def client(common_name: str) -> KeyPair:
+        return _pair(pulumi.Output.all(seed, ca).apply(lambda v: client_cert(v[0], v[1], scope, common_name)))
+
+    return EtcdPki(
+        ca_cert=pulumi.Output.unsecret(ca.apply(lambda c: c.cert)),
+        members={m.name: member(m) for m in args.members},
+        apiserver_client=client(APISERVER_CLIENT_CN),
+        healthcheck_client=client(HEALTHCHECK_CLIENT_CN),
+    )

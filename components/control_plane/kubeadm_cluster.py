@@ -5,7 +5,6 @@ dependencies (every step is a pulumi-command ``remote.Command`` through ``SshAcc
 are rendered by ``kubeadm_scripts.py`` and ``components/render/``)::
 
     <node>-prep       each Kubernetes node, in parallel: its role's node preparation script
-    init-secrets      random bytes the init's bootstrap token and certificate key derive from (secret)
     init              first master: etcd client files, rendered config, `kubeadm init --upload-certs`
     kubeconfig        first master: admin.conf, read back as a secret whose server is the endpoint
     <master>-secrets  first master: a fresh token and certificate key for that master } one master
@@ -21,6 +20,10 @@ kubeadm/high-availability/):
   ``kubeadm-certs`` Secret with a new key, so a join still holding the previous key would fail;
   and a master that fails to join stops the sequence before the next one touches the cluster.
   Each ``<master>-secrets`` waits for the previous join.
+* **The init's secrets come from the stack's seed.** ``kubeadm init`` needs a bootstrap token and
+  a certificate key before the cluster exists; both are HKDF derivations of ``secretSeed``
+  (components/render/seed.py), secret Outputs, the same on every run, so the init step's input is
+  stable from one ``pulumi up`` to the next without keeping anything in the state.
 * **Fresh, short-lived secrets per join.** Tokens live 30 minutes and are created right before
   their join (after the control plane, for workers), so a long first deployment never joins with an
   expired token, and a token leaked from one node's state is dead long before anyone could use it.
@@ -38,14 +41,12 @@ What re-applies on a running cluster, and what needs the runbook: docs/runbooks/
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_command as command
-import pulumi_random as random
 
 from components.control_plane.kubeadm_scripts import (
     READ_KUBECONFIG,
@@ -63,6 +64,8 @@ from components.iaas.node_pool import Node
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_args_from_spec
 from components.render.kubeadm_nodes import pool_node
 from components.render.node_prep import NodePrepArgs, NodeRole, node_prep_args, render_node_prep
+from components.render.seed import bootstrap_token, certificate_key
+from components.secret_seed import derived_secret
 from components.spec import KUBERNETES_ROLES, Role, StackSpec
 from components.ssh import SshAccess
 
@@ -120,11 +123,9 @@ class KubeadmClusterArgs:
             raise ValueError(f"KubeadmClusterArgs.drain_timeout: {self.drain_timeout!r} is not <n>s|m|h")
 
 
-def init_secrets(random_hex: str) -> BootstrapSecrets:
-    """The init's token and certificate key, derived from 32 random bytes (hex): SHA-512 spreads
-    them over the 22 token and 64 key characters kubeadm wants ([a-z0-9] token, hex key)."""
-    digest = hashlib.sha512(random_hex.encode()).hexdigest()
-    return BootstrapSecrets(token=f"{digest[:6]}.{digest[6:22]}", certificate_key=digest[22:86])
+def init_secrets(seed: bytes) -> BootstrapSecrets:
+    """The init's bootstrap token and certificate key, derived from the stack's seed (render/seed.py)."""
+    return BootstrapSecrets(token=bootstrap_token(seed), certificate_key=certificate_key(seed))
 
 
 class KubeadmCluster(pulumi.ComponentResource):
@@ -156,12 +157,10 @@ class KubeadmCluster(pulumi.ComponentResource):
                 lambda v: EtcdClientFiles(ca_cert=v[0], client_cert=v[1], client_key=v[2])
             )
 
-        # kubeadm init needs its token and certificate key before the cluster exists: 256 random
-        # bits, kept secret in the state (the provider marks ``hex`` secret) so the init step's
-        # input is stable from one `pulumi up` to the next.
-        seed = random.RandomBytes(f"{name}-init-secrets", length=32, opts=pulumi.ResourceOptions(parent=self))
-        init_stdin = pulumi.Output.all(cluster, seed.hex, etcd).apply(
-            lambda v: render_init_script(v[0], init_secrets(v[1]), v[2])
+        # kubeadm init needs its token and certificate key before the cluster exists: derived from
+        # the stack's seed (secret Outputs), so the init step's input is the same on every run.
+        init_stdin = pulumi.Output.all(cluster, derived_secret(init_secrets), etcd).apply(
+            lambda v: render_init_script(v[0], v[1], v[2])
         )
         init = self._command(
             "init",

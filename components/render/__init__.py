@@ -7,5 +7,7 @@ the result through the real program (``haproxy -c``, ``keepalived -t``, ``shellc
 
 Modules: ``haproxy`` (API endpoint load balancer), ``keepalived`` (VRRP for the API VIP), ``etcd``
 (member systemd unit), ``etcd_backup`` (snapshot script + service + timer), ``etcd_restore``
-(whole-cluster restore script, the blueprint's "数据备份-etcd" procedure).
+(whole-cluster restore script, the blueprint's "数据备份-etcd" procedure), and two that derive
+rather than template: ``seed`` (every generated secret, by HKDF from the stack's seed) and
+``etcd_pki`` (etcd's CA and certificates, deterministic PEM, checked with the real ``openssl``).
 """

@@ -1,23 +1,23 @@
-"""Mocks for the API endpoint and etcd tests: key material to look for, addresses that stay put.
+"""Mocks for the API endpoint and etcd tests: addresses that stay put, and the secrets to look for.
 
 The shared harness (tests/harness.py) leaves outputs it does not know unset, which a preview
-treats as unknown; then a secret that never got a value cannot be shown to stay secret. These
-mocks (``ControlPlaneMocks``) give every output the control-plane layer reads a recognisable value:
+treats as unknown. These mocks (``ControlPlaneMocks``) give the outputs the control-plane layer
+reads a known value:
 
-* pulumi-tls keys, requests and certificates get fake PEM text naming the resource (``fake_pem``),
-  so a test can look for each key's text, raw or base64-encoded, anywhere in the registrations;
-* the generated VRRP password is 8 characters derived from its resource name;
 * Octavia's load balancer reports a VIP port ID;
 * machine ports get an address in the stack's allocation pool derived from their pool's position
   and their index (``layout``), so adding a master moves no other machine's address (as in
   Neutron), and keepalived's check that its peers share the VIP's subnet holds.
+
+The secrets the program derives from the harness's seed (``TEST_SEED``) are computed here from the
+pure modules (``expected_pki``, ``derived_vrrp_password``), independently of the components, so a
+test can look for each of them, raw or base64-encoded, anywhere in the registrations.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -25,11 +25,12 @@ from typing import Any, ClassVar
 
 import pulumi
 
+from components.render.etcd_pki import EtcdPki, MemberIdentity, PkiScope, build_etcd_pki
+from components.render.seed import SEED_KEY, vrrp_password
 from components.spec import NAMESPACE, SpecError, StackSpec, parse
 from tests import harness
 
 COMMAND = "command:remote:Command"
-PASSWORD = "random:index/randomPassword:RandomPassword"
 PORT = "openstack:networking/port:Port"
 FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
 FIP_ASSOCIATION = "openstack:networking/floatingIpAssociate:FloatingIpAssociate"
@@ -38,23 +39,40 @@ LISTENER = "openstack:loadbalancer/listener:Listener"
 POOL = "openstack:loadbalancer/pool:Pool"
 MONITOR = "openstack:loadbalancer/monitor:Monitor"
 MEMBER = "openstack:loadbalancer/member:Member"
-PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
-SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
-CERT_REQUEST = "tls:index/certRequest:CertRequest"
-SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
 ENDPOINT = "k8splatform:control_plane:ApiServerEndpoint"
 ETCD = "k8splatform:control_plane:EtcdCluster"
-PKI = "k8splatform:control_plane:EtcdPki"
 _POOL_PORT = re.compile(r"-pool-(?P<pool>[a-z0-9-]+)-(?P<index>[0-9]+)-port$")
 
 
-def fake_pem(kind: str, name: str) -> str:
-    """The fake PEM text the mocks give resource ``name``."""
-    return f"-----BEGIN {kind}-----\nFAKE {kind} OF {name}\n-----END {kind}-----\n"
+def seed(overrides: dict[str, Any] | None = None) -> bytes:
+    """The run's seed as bytes: the ``secretSeed`` override, else the harness's."""
+    return bytes.fromhex(plain((overrides or {}).get(SEED_KEY)) or harness.TEST_SEED)
 
 
-def fake_password(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()[:8]
+def derived_vrrp_password() -> str:
+    """The VRRP password the program derives when ``keepalivedAuthPass`` is unset."""
+    return vrrp_password(seed())
+
+
+def etcd_members(program: harness.ProgramRun) -> list[dict]:
+    """The etcd member machines from the exported node list: the etcd pool, or the lab's master."""
+    role = "master" if program.stack == "lab" else "etcd"
+    return [n for n in program.outputs["nodes"] if n["role"] == role]
+
+
+def expected_pki(program: harness.ProgramRun, overrides: dict[str, Any] | None = None) -> EtcdPki:
+    """The etcd PKI the run must have pushed: render/etcd_pki.py on the harness's seed, the stack's
+    ``pkiEpoch`` and the members the run exported."""
+    spec = spec_of(program.stack, overrides)
+    members = tuple(MemberIdentity(n["name"], n["private_ip"]) for n in etcd_members(program))
+    return build_etcd_pki(seed(overrides), PkiScope(f"k8s-{program.stack}", spec.pki_epoch), members)
+
+
+def key_texts(pki: EtcdPki) -> set[str]:
+    """Every private key of ``pki`` (PEM)."""
+    pairs = [pki.apiserver_client, pki.healthcheck_client]
+    pairs += [pair for certs in pki.members.values() for pair in (certs.server, certs.peer)]
+    return {pair.key for pair in pairs}
 
 
 def b64(text: str) -> str:
@@ -83,15 +101,7 @@ class ControlPlaneMocks(harness._Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         resource_id, state = super().new_resource(args)
-        if args.typ == PRIVATE_KEY:
-            state["privateKeyPem"] = fake_pem("EC PRIVATE KEY", args.name)
-        elif args.typ in (SELF_SIGNED, SIGNED):
-            state["certPem"] = fake_pem("CERTIFICATE", args.name)
-        elif args.typ == CERT_REQUEST:
-            state["certRequestPem"] = fake_pem("CERTIFICATE REQUEST", args.name)
-        elif args.typ == PASSWORD:
-            state["result"] = fake_password(args.name)
-        elif args.typ == LOAD_BALANCER:
+        if args.typ == LOAD_BALANCER:
             state["vipPortId"] = f"{args.name}-vip-port-id"
         elif args.typ == PORT and self._address(args.name):
             state["allFixedIps"] = [self._address(args.name)]
@@ -111,15 +121,18 @@ def control_plane_mocks() -> Iterator[None]:
 def run(stack: str, overrides: dict[str, Any] | None = None) -> harness.ProgramRun:
     """``__main__.py`` of ``stack`` under ``ControlPlaneMocks``."""
     try:
-        ControlPlaneMocks.pools = layout(parse(harness.stack_config(stack, overrides), _secret_keys(overrides)))
+        ControlPlaneMocks.pools = layout(spec_of(stack, overrides))
     except SpecError:
         ControlPlaneMocks.pools = {}  # the program reports it
     with control_plane_mocks():
         return harness.run_program(stack, overrides)
 
 
-def _secret_keys(overrides: dict[str, Any] | None) -> set[str]:
-    return {f"{NAMESPACE}:{k}" for k, v in (overrides or {}).items() if isinstance(v, harness.Secret)}
+def spec_of(stack: str, overrides: dict[str, Any] | None = None) -> StackSpec:
+    """The stack's spec with ``overrides``; Secret overrides count as encrypted values."""
+    config = {k: plain(v) for k, v in harness.stack_config(stack, overrides).items()}
+    secret_keys = {f"{NAMESPACE}:{k}" for k, v in (overrides or {}).items() if isinstance(v, harness.Secret)}
+    return parse(config, secret_keys)
 
 
 def plain(value: Any) -> Any:

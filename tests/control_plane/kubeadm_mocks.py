@@ -8,17 +8,17 @@ with ``BootstrapMocks``:
 * ports get an address of the stack's allocation pool derived from their name (pool and index),
   so removing one machine does not move any other machine's address (as in Neutron), and the
   renderers that check addresses against the node subnet accept them;
-* pulumi-tls keys and certificates are PEM text naming their resource (the etcd client key must
-  stay secret wherever it flows);
 * every ``<node>-secrets`` step prints a token, a CA hash and (control plane) a certificate key
   derived from its own name, so a test can tell which node's secrets reached which script;
 * the ``kubeconfig`` step prints an admin kubeconfig whose server is *not* the endpoint, so the
-  rewrite is visible; random passwords and bytes are hex digests of their name.
+  rewrite is visible.
+
+The secrets the program derives itself (init token and certificate key, the etcd keys) come from
+the harness's seed (``TEST_SEED``); the tests compute them with the pure modules.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import ipaddress
@@ -33,8 +33,6 @@ from components.spec import StackSpec, parse
 from tests import harness
 
 COMMAND = "command:remote:Command"
-PASSWORD = "random:index/randomPassword:RandomPassword"
-RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 PORT = "openstack:networking/port:Port"
 CA_CERT_HASH = "sha256:" + hashlib.sha256(b"cluster CA").hexdigest()
 ADMIN_KEY_DATA = "RkFLRS1BRE1JTi1LRVktREFUQQ=="
@@ -50,11 +48,6 @@ def token_of(step: str) -> str:
     """The bootstrap token the ``step`` (a ``<node>-secrets`` resource name) prints."""
     h = digest(step)
     return f"{h[:6]}.{h[6:22]}"
-
-
-def password_of(name: str, length: int) -> str:
-    """The result of the random.RandomPassword ``name`` (the hex of a RandomBytes: ``2 * length``)."""
-    return (digest(name) * 2)[: int(length)]
 
 
 def certificate_key_of(step: str) -> str:
@@ -99,27 +92,6 @@ users:
 """
 
 
-def fake_pem(kind: str, name: str) -> str:
-    body = base64.b64encode(f"fake {kind} of {name}".encode()).decode()
-    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
-
-
-def private_key_body(name: str) -> str:
-    """The base64 body of the fake private key of the tls.PrivateKey ``name`` (a secret)."""
-    return fake_pem("PRIVATE KEY", name).splitlines()[1]
-
-
-def tls_outputs(name: str) -> dict[str, str]:
-    """What pulumi-tls computes, faked: PEM text naming the resource (keys are secrets)."""
-    return {
-        "privateKeyPem": fake_pem("PRIVATE KEY", name),
-        "privateKeyPemPkcs8": fake_pem("PRIVATE KEY", name),
-        "publicKeyPem": fake_pem("PUBLIC KEY", name),
-        "certPem": fake_pem("CERTIFICATE", name),
-        "certRequestPem": fake_pem("CERTIFICATE REQUEST", name),
-    }
-
-
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, harness.Secret) else value
 
@@ -139,12 +111,6 @@ class BootstrapMocks(harness._Mocks):
             owner = self.addresses.setdefault(address, args.name)
             assert owner == args.name, f"{args.name} and {owner} got the same fake address"
             state["allFixedIps"] = [address]
-        elif args.typ == PASSWORD:
-            state["result"] = password_of(args.name, int(args.inputs["length"]))
-        elif args.typ == RANDOM_BYTES:
-            state["hex"] = password_of(args.name, 2 * int(args.inputs["length"]))
-        elif args.typ.startswith("tls:"):
-            state.update(tls_outputs(args.name))
         elif args.typ == COMMAND:
             state["stdout"] = self._stdout(args.name, str(_plain(args.inputs.get("create", ""))))
             state["stderr"] = ""
@@ -174,7 +140,7 @@ def bootstrap_mocks(stack: str, overrides: dict[str, Any] | None = None) -> Iter
         harness._Mocks = original
 
 
-def run_bootstrap(stack: str, overrides: dict[str, Any] | None = None) -> harness.ProgramRun:
-    """``__main__.py`` of ``stack`` under ``BootstrapMocks``."""
+def run_bootstrap(stack: str, overrides: dict[str, Any] | None = None, preview: bool = True) -> harness.ProgramRun:
+    """``__main__.py`` of ``stack`` under ``BootstrapMocks`` (``preview=False``: as ``up`` runs it)."""
     with bootstrap_mocks(stack, overrides):
-        return harness.run_program(stack, overrides)
+        return harness.run_program(stack, overrides, preview=preview)

@@ -22,11 +22,10 @@ from tests.control_plane.endpoint_etcd_mocks import (
     LOAD_BALANCER,
     MEMBER,
     MONITOR,
-    PASSWORD,
     POOL,
     PORT,
     decode_payload,
-    fake_password,
+    derived_vrrp_password,
     plain,
     run,
 )
@@ -111,10 +110,11 @@ def test_haproxy_config_lists_every_master_and_is_validated_before_reload(stack)
 
 
 @pytest.mark.parametrize("stack", ["test", "prod"])
-def test_keepalived_config_is_a_secret_holding_the_generated_password(stack):
+def test_keepalived_config_is_a_secret_holding_the_password_derived_from_the_seed(stack):
     program = committed(stack)
-    [password] = program.of_type(PASSWORD)
-    assert password.inputs["length"] == 8 and password.inputs["special"] is False
+    password = derived_vrrp_password()
+    assert re.fullmatch(r"[A-Za-z0-9]{8}", password)
+    assert not [r for r in program.resources if r.type.startswith("random:")]
     lbs = [n for n in program.outputs["nodes"] if n["role"] == "lb"]
     for index, lb in enumerate(lbs):
         command = program.named(f"{EP}-{lb['name']}-keepalived")
@@ -122,22 +122,33 @@ def test_keepalived_config_is_a_secret_holding_the_generated_password(stack):
         assert isinstance(stdin, Secret)
         mode, _, config = decode_payload(stdin.value)["/etc/keepalived/keepalived.conf"]
         assert mode == "0600"
-        assert f"auth_pass {fake_password(password.name)}" in config
+        assert f"auth_pass {password}" in config
         assert "virtual_router_id 51" in config and "interface ens3" in config
         assert f"priority {150 - 10 * index}" in config
         peers = {n["private_ip"] for n in lbs} - {lbs[index]["private_ip"]}
         assert all(peer in config for peer in peers)
         create = command.inputs["create"]
-        assert fake_password(password.name) not in create
+        assert password not in create
         assert create.index("keepalived --config-test") < create.index("commit_payload\n")
 
 
-def test_a_configured_vrrp_password_replaces_the_generated_one_and_stays_secret():
+def test_a_configured_vrrp_password_replaces_the_derived_one_and_stays_secret():
     program = run("test", {"keepalivedAuthPass": Secret("Vr1pPw:x"), "apiEndpointOptions": {"vrrpRouterId": 77}})
-    assert program.of_type(PASSWORD) == []
     for command in commands(program, "-keepalived"):
+        assert isinstance(command.inputs["stdin"], Secret)
         config = decode_payload(command.inputs["stdin"].value)["/etc/keepalived/keepalived.conf"][2]
         assert "auth_pass Vr1pPw:x" in config and "virtual_router_id 77" in config
+        assert derived_vrrp_password() not in config
+
+
+def test_another_seed_derives_another_vrrp_password():
+    other = run("test", {"secretSeed": Secret("0f" * 32)})
+    configs = [
+        decode_payload(c.inputs["stdin"].value)["/etc/keepalived/keepalived.conf"][2]
+        for c in commands(other, "-keepalived")
+    ]
+    assert configs and all(f"auth_pass {derived_vrrp_password()}" not in c for c in configs)
+    assert all(re.search(r"auth_pass [A-Za-z0-9]{8}\n", c) for c in configs)
 
 
 def test_a_changed_master_list_changes_the_haproxy_steps_only():
@@ -201,7 +212,6 @@ def octavia_checks(program: ProgramRun) -> None:
     for previous, member in itertools.pairwise(members):
         assert previous.urn in member.dependencies
     assert not any(c.name.startswith(EP) for c in program.of_type(COMMAND))
-    assert program.of_type(PASSWORD) == []
 
 
 OCTAVIA_OVERRIDES = {"prod": {"apiEndpoint": "octavia", "nodePools.lb": None}}

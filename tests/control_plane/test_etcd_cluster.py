@@ -1,28 +1,31 @@
 """EtcdCluster under mocks: members, PKI, the bootstrap, health, backup and removal steps.
 
 3 members (test, prod), 5 (prod with etcd.members 5 and an etcd pool of 5), 1 stacked on the lab
-master. Secrecy of the keys is in test_secrets.py.
+master. Secrecy of the keys is in test_secrets.py; the certificates themselves (chain, SANs,
+usages, determinism) in tests/render/test_etcd_pki.py.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
+import logging
 import re
 import shlex
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.control_plane.etcd_cluster import release_url
 from components.spec import NAMESPACE, SpecError, parse
 from components.versions import ETCD
 from tests.control_plane.endpoint_etcd_mocks import (
-    CERT_REQUEST,
     COMMAND,
-    PKI,
-    PRIVATE_KEY,
-    SIGNED,
     decode_payload,
-    fake_pem,
+    etcd_members,
+    expected_pki,
     plain,
     run,
 )
@@ -43,10 +46,7 @@ def five_members() -> ProgramRun:
     return run("prod", FIVE)
 
 
-def members(program: ProgramRun) -> list[dict]:
-    """The member machines from the exported node list: the etcd pool, or the lab's master."""
-    role = "master" if program.stack == "lab" else "etcd"
-    return [n for n in program.outputs["nodes"] if n["role"] == role]
+members = etcd_members
 
 
 def step(program: ProgramRun, member: str, kind: str):
@@ -90,26 +90,99 @@ def test_one_bootstrap_and_one_backup_step_per_member_and_one_health_step(case, 
     assert program.outputs["etcd_endpoints"] == [f"https://{n['private_ip']}:2379" for n in nodes]
 
 
+def pushed(program: ProgramRun, member: str) -> dict[str, str]:
+    """What the member's bootstrap step writes under /etc/etcd/pki: file name -> content."""
+    files = decode_payload(step(program, member, "member").inputs["stdin"].value)
+    return {path.rsplit("/", 1)[1]: content for path, (_, _, content) in files.items() if "/etc/etcd/pki/" in path}
+
+
 @pytest.mark.parametrize(("case", "count"), CASES)
-def test_the_pki_has_a_ca_two_certificates_per_member_and_two_clients(case, count):
+def test_the_pki_is_computed_in_the_program_not_registered_as_resources(case, count):
     program = program_of(case)
-    pki = program.of_type(PKI)[0]
-    assert pki.parent == program.of_type(ETCD_CLUSTER)[0].urn
-    assert len(program.of_type(PRIVATE_KEY)) == 3 + 2 * count
-    assert len(program.of_type(SIGNED)) == len(program.of_type(CERT_REQUEST)) == 2 + 2 * count
+    assert not [r.type for r in program.resources if r.type.startswith(("tls:", "random:"))]
+    etcd = program.of_type(ETCD_CLUSTER)[0]
+    assert {r.type for r in program.resources if r.parent == etcd.urn} == {COMMAND}
+    assert len(members(program)) == count
+
+
+@pytest.mark.parametrize(("case", "count"), CASES)
+def test_each_member_gets_its_own_certificates_under_the_shared_ca(case, count):
+    program = program_of(case)
+    cluster = f"k8s-{program.stack}"
+    cas = set()
     for node in members(program):
+        files = pushed(program, node["name"])
+        assert sorted(files) == [
+            "ca.crt",
+            "etcdctl.crt",
+            "etcdctl.key",
+            "peer.crt",
+            "peer.key",
+            "server.crt",
+            "server.key",
+        ]
+        cas.add(files["ca.crt"])
+        ca = x509.load_pem_x509_certificate(files["ca.crt"].encode())
+        assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        assert ca.not_valid_after_utc - ca.not_valid_before_utc == timedelta(days=3650)
         for role in ("server", "peer"):
-            csr = program.named(f"{ET}-pki-{node['name']}-{role}-csr").inputs
-            assert csr["ipAddresses"] == [node["private_ip"], "127.0.0.1"]
-            assert csr["dnsNames"] == [node["name"], "localhost"]
-            assert isinstance(csr["privateKeyPem"], Secret)
-            cert = program.named(f"{ET}-pki-{node['name']}-{role}-cert").inputs
-            assert {"server_auth", "client_auth"} <= set(cert["allowedUses"])
-            assert isinstance(cert["caPrivateKeyPem"], Secret)
-    ca = program.named(f"{ET}-pki-ca-cert").inputs
-    assert ca["isCaCertificate"] is True and ca["validityPeriodHours"] == 87600
-    client = program.named(f"{ET}-pki-apiserver-client-csr").inputs
-    assert client["subject"]["commonName"] == "kube-apiserver-etcd-client"
+            cert = x509.load_pem_x509_certificate(files[f"{role}.crt"].encode())
+            assert cert.issuer == ca.subject
+            assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == node["name"]
+            assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == cluster
+            sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            assert sans.get_values_for_type(x509.IPAddress) == [
+                ipaddress.IPv4Address(node["private_ip"]),
+                ipaddress.IPv4Address("127.0.0.1"),
+            ]
+            assert sans.get_values_for_type(x509.DNSName) == [node["name"], "localhost"]
+            usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+            assert set(usages) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+        client = x509.load_pem_x509_certificate(files["etcdctl.crt"].encode())
+        assert client.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "etcd-healthcheck-client"
+    assert len(cas) == 1, "every member trusts the same CA"
+    # Exactly what render/etcd_pki.py makes from the seed, the stack's pkiEpoch and the members.
+    expected = expected_pki(program)
+    for node in members(program):
+        files, certs = pushed(program, node["name"]), expected.members[node["name"]]
+        assert (files["server.crt"], files["server.key"]) == (certs.server.cert, certs.server.key)
+        assert (files["peer.crt"], files["peer.key"]) == (certs.peer.cert, certs.peer.key)
+        assert (files["etcdctl.crt"], files["ca.crt"]) == (expected.healthcheck_client.cert, expected.ca_cert)
+
+
+def test_a_rerun_changes_nothing_and_bumping_the_epoch_changes_only_the_steps_carrying_certificates():
+    before, again = run("test", {"pkiEpoch": "2025-06-01"}), run("test", {"pkiEpoch": "2025-06-01"})
+    after = committed("test")  # pkiEpoch 2026-12-01: the bump
+
+    def inputs(program: ProgramRun) -> dict[str, dict]:
+        return {r.name: r.inputs for r in program.resources}
+
+    assert inputs(before) == inputs(again), "same seed and epoch: byte-identical inputs (no diff)"
+    changed = {name for name, value in inputs(after).items() if inputs(before)[name] != value}
+    member_steps = {f"{ET}-{n['name']}-member" for n in members(after)}
+    masters = [n["name"] for n in after.outputs["nodes"] if n["role"] == "master"]
+    # The members' certificates, and kubeadm's copy of the CA and the apiserver's client certificate.
+    carriers = member_steps | {"platform-kubeadm-init"} | {f"platform-kubeadm-{m}-join" for m in masters}
+    assert member_steps | {"platform-kubeadm-init"} <= changed <= carriers
+    for node in members(after):
+        old, new = pushed(before, node["name"]), pushed(after, node["name"])
+        assert all(old[f] != new[f] for f in old), "every certificate and key changes with the epoch"
+        # The CA certificate is re-issued, its key is not: old and new leaves share the trust anchor.
+        old_ca, new_ca = (x509.load_pem_x509_certificate(f["ca.crt"].encode()) for f in (old, new))
+        assert old_ca.public_key() == new_ca.public_key() and old_ca.subject == new_ca.subject
+
+
+def test_certificates_near_expiry_warn_naming_the_key_to_bump(caplog):
+    old = (datetime.now(UTC).date() - timedelta(days=700)).isoformat()
+    with caplog.at_level(logging.WARNING):
+        run("test", {"pkiEpoch": old})
+    warnings = [r.getMessage() for r in caplog.records if "pkiEpoch" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith("k8s-platform:pkiEpoch: the etcd certificates of epoch")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        committed.cache_clear()
+        committed("test")
+    assert not [r for r in caplog.records if "pkiEpoch" in r.getMessage()]
 
 
 @pytest.mark.parametrize(("case", "count"), CASES)
@@ -128,9 +201,8 @@ def test_each_bootstrap_pushes_its_unit_and_certificates_through_a_secret_stdin(
         assert files["/etc/etcd/pki/server.key"][:2] == ("0600", "etcd:etcd")
         assert files["/etc/etcd/pki/peer.key"][:2] == ("0600", "etcd:etcd")
         assert files["/etc/etcd/pki/etcdctl.key"][:2] == ("0600", "root:root")
-        server_key = fake_pem("EC PRIVATE KEY", f"{ET}-pki-{node['name']}-server-key")
-        assert files["/etc/etcd/pki/server.key"][2] == server_key
-        assert files["/etc/etcd/pki/ca.crt"][2] == fake_pem("CERTIFICATE", f"{ET}-pki-ca-cert")
+        assert files["/etc/etcd/pki/server.key"][2] == expected_pki(program).members[node["name"]].server.key
+        assert files["/etc/etcd/pki/ca.crt"][2] == expected_pki(program).ca_cert
         create = member.inputs["create"]
         assert value(create, "MEMBER") == node["name"]
         assert value(create, "PEER_URL") == f"https://{node['private_ip']}:2380"

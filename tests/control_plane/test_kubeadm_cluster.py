@@ -28,18 +28,15 @@ from components.control_plane.kubeadm_scripts import (
 from components.render.kubeadm_nodes import kubelet_may_set_label
 from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
 from components.spec import KUBERNETES_ROLES, Role
+from tests.control_plane.endpoint_etcd_mocks import derived_vrrp_password, expected_pki, key_texts, seed
 from tests.control_plane.kubeadm_mocks import (
     ADMIN_KEY_DATA,
     CA_CERT_HASH,
-    PASSWORD,
-    RANDOM_BYTES,
     certificate_key_of,
-    password_of,
-    private_key_body,
     run_bootstrap,
     token_of,
 )
-from tests.harness import STACKS, ProgramRun, Registration, Secret
+from tests.harness import STACKS, TEST_SEED, ProgramRun, Registration, Secret
 from tests.render.test_kubeadm import assert_valid, validate
 from tests.render.tools import ROOT
 
@@ -134,7 +131,7 @@ def test_the_bootstrap_hangs_under_the_platform_with_named_children(run):
     assert component.parent == run.of_type("k8splatform:index:Platform")[0].urn
     children = [r for r in run.resources if r.parent == component.urn]
     assert children and all(r.name.startswith(COMPONENT + "-") for r in children)
-    expected = {"init", "init-secrets", "kubeconfig"}
+    expected = {"init", "kubeconfig"}
     masters, others = nodes(run, Role.MASTER), [n for n in nodes(run) if n["role"] != "master"]
     expected |= {f"{n['name']}-prep" for n in nodes(run)}
     expected |= {f"{n['name']}-{s}" for n in masters[1:] + others for s in ("secrets", "join")}
@@ -219,14 +216,12 @@ def forbidden_values(run: ProgramRun) -> dict[str, str]:
         if r.name.endswith("-secrets"):
             values[f"token of {r.name}"] = token_of(r.name)
             values[f"key of {r.name}"] = certificate_key_of(r.name)
-    for r in run.of_type(PASSWORD):
-        values[f"password {r.name}"] = password_of(r.name, r.inputs["length"])
-    for r in run.of_type(RANDOM_BYTES):
-        values[f"random bytes {r.name}"] = password_of(r.name, 2 * r.inputs["length"])
-    init = init_secrets(password_of(f"{COMPONENT}-init-secrets", 64))
-    values |= {"init token": init.token, "init certificate key": init.certificate_key}
-    for r in run.of_type("tls:index/privateKey:PrivateKey"):
-        values[f"private key {r.name}"] = private_key_body(r.name)
+    # What the program derives from the stack's seed (render/seed.py, render/etcd_pki.py).
+    init = init_secrets(seed())
+    values |= {"seed": TEST_SEED, "init token": init.token, "init certificate key": init.certificate_key}
+    values["VRRP password"] = derived_vrrp_password()
+    for index, key in enumerate(sorted(key_texts(expected_pki(run)))):
+        values[f"etcd private key {index}"] = key.splitlines()[1]  # its first base64 line
     return values
 
 
@@ -276,6 +271,17 @@ def test_init_configuration_names_the_endpoint_etcd_and_every_master(run):
     assert cluster["etcd"]["external"]["endpoints"] == run.outputs["etcd_endpoints"]
     assert {m["private_ip"] for m in nodes(run, Role.MASTER)} <= set(cluster["apiServer"]["certSANs"])
     assert docs["InitConfiguration"]["nodeRegistration"]["name"] == nodes(run, Role.MASTER)[0]["name"]
+
+
+def test_the_init_uses_the_token_and_certificate_key_derived_from_the_seed_and_the_etcd_pki(run):
+    script = secret_text(step(run, "init").inputs["stdin"])
+    init, expected = init_documents(script)["InitConfiguration"], init_secrets(seed())
+    assert [t["token"] for t in init["bootstrapTokens"]] == [expected.token]
+    assert init["certificateKey"] == expected.certificate_key
+    # The apiserver's etcd client certificate and the etcd CA are the ones the etcd members trust.
+    pki = expected_pki(run)
+    client = pki.apiserver_client
+    assert pki.ca_cert in script and client.cert in script and client.key in script
 
 
 def test_labels_and_taints_of_each_pool_reach_that_nodes_join_configuration(run):

@@ -1,30 +1,33 @@
 """Secrets of the control-plane layer stay secret Outputs wherever they appear.
 
-Every key the PKI generates, the VRRP password (configured or generated), the S3 credentials and
+The stack's seed and everything derived from it (every etcd key, the kubeadm init token and
+certificate key, the VRRP password when unset), a configured VRRP password, the S3 credentials and
 the SSH private key: none of them may appear, raw or base64-encoded (the steps' payload encoding),
 in any registered input outside a Secret, nor in the stack outputs. The components' own secret
-attributes (the apiserver's etcd client key) are secret Outputs.
+attributes (the apiserver's etcd client key) are secret Outputs, their certificates are not.
 """
 
 from __future__ import annotations
 
 import runpy
 
+import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
+from components.render.seed import bootstrap_token, certificate_key
 from tests import harness
 from tests.control_plane.endpoint_etcd_mocks import (
     COMMAND,
-    PASSWORD,
-    PRIVATE_KEY,
     b64,
     control_plane_mocks,
     decode_payload,
-    fake_password,
-    fake_pem,
+    derived_vrrp_password,
+    expected_pki,
+    key_texts,
     plaintext_outside_secrets,
     run,
+    seed,
 )
 
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE SSH KEY OF THE OPERATOR\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -47,11 +50,13 @@ RUNS = {
 }
 
 
-def needles(program: harness.ProgramRun) -> set[str]:
-    """Every secret text of the run, raw and as the payload encodes it."""
-    texts = {fake_pem("EC PRIVATE KEY", key.name) for key in program.of_type(PRIVATE_KEY)}
-    texts |= {fake_password(p.name) for p in program.of_type(PASSWORD)}
-    texts |= {SSH_KEY, S3, S3.split(":")[1], VRRP}
+def needles(program: harness.ProgramRun, overrides: dict) -> set[str]:
+    """Every secret text of the run, raw and as the payload encodes it; for a key also its first
+    base64 line, so a partial copy is caught too."""
+    keys = key_texts(expected_pki(program, overrides))
+    texts = keys | {key.splitlines()[1] for key in keys}
+    texts |= {harness.TEST_SEED, seed().hex().upper(), bootstrap_token(seed()), certificate_key(seed())}
+    texts |= {derived_vrrp_password(), SSH_KEY, S3, S3.split(":")[1], VRRP}
     return texts | {b64(t) for t in texts}
 
 
@@ -59,8 +64,8 @@ def needles(program: harness.ProgramRun) -> set[str]:
 def test_no_secret_appears_outside_a_secret_in_any_registration(case):
     stack, overrides = RUNS[case]
     program = run(stack, overrides)
-    assert program.of_type(PRIVATE_KEY), "the PKI registered no keys"
-    secrets = needles(program)
+    secrets = needles(program, overrides)
+    assert len(secrets) > 20, "the scan has the PKI's keys to look for"
     leaks = [
         f"{r.type} {r.name}{hit}" for r in program.resources for hit in plaintext_outside_secrets(r.inputs, secrets)
     ]
@@ -68,9 +73,13 @@ def test_no_secret_appears_outside_a_secret_in_any_registration(case):
     assert leaks == []
     # ...and the secrets did reach the machines (inside Secrets), so the scan had something to find.
     everything = repr([_reveal(r.inputs) for r in program.resources])
-    assert b64(fake_pem("EC PRIVATE KEY", "platform-etcd-pki-healthcheck-client-key")) in everything
+    pki = expected_pki(program, overrides)
+    assert b64(pki.healthcheck_client.key) in everything
+    assert all(b64(certs.server.key) in everything for certs in pki.members.values())
     if "keepalivedAuthPass" in overrides:
         assert any(f"auth_pass {VRRP}" in text for text in _payload_texts(program))
+    elif stack != "lab":
+        assert any(f"auth_pass {derived_vrrp_password()}" in text for text in _payload_texts(program))
 
 
 def _reveal(value):
@@ -113,9 +122,18 @@ def test_the_components_secret_attributes_are_secret_outputs(monkeypatch):
     platform = captured["platform"]
     etcd = platform.etcd
     assert _sync_await(etcd.client_key.is_secret())
-    assert fake_pem("EC PRIVATE KEY", "platform-etcd-pki-apiserver-client-key") == _sync_await(etcd.client_key.future())
+    pki = expected_pki(harness.ProgramRun("test", outputs=_exported_nodes(captured)))
+    assert _sync_await(etcd.client_key.future()) == pki.apiserver_client.key
+    assert _sync_await(etcd.client_cert.future()) == pki.apiserver_client.cert
+    assert _sync_await(etcd.ca_cert.future()) == pki.ca_cert
+    # Certificates are public: computed from the secret seed, but not secret Outputs.
     for public in (etcd.ca_cert, etcd.client_cert, etcd.endpoints, platform.api_endpoint.sans):
         assert not _sync_await(public.is_secret())
     assert _sync_await(platform.api_endpoint.sans.future()) == ["10.30.0.10"]
     assert platform.api_endpoint.port == 6443
     assert platform.etcd.ready and platform.api_endpoint.ready
+
+
+def _exported_nodes(namespace: dict) -> dict:
+    nodes = [node.to_output() for node in namespace["platform"].nodes]
+    return {"nodes": [_sync_await(pulumi.Output.from_input(n).future()) for n in nodes]}

@@ -88,23 +88,16 @@ class Cluster:
             self.etcd = tool("etcd")
             self.etcdctl_bin = tool("etcdctl")
             self.etcdutl_bin = shutil.which("etcdutl") or "/usr/bin/etcdutl"  # absent on etcd 3.4
-        self.pki = make_pki(self.root / "pki")
+        names = tuple(f"etcd-{i}" for i in range(self.size))
+        # The program's own PKI (components/render/etcd_pki.py): each member its own certificates.
+        self.pki = make_pki(self.root / "pki", names)
         self.svc_dir = self.root / "svc"
         self.svc_dir.mkdir()
         self.svc = self.svc_dir / "svc"
         self.svc.write_text(SVC)
         self.svc.chmod(0o755)
         (self.svc_dir / "calls.log").touch()
-        cluster = tuple(
-            EtcdPeer(f"etcd-{i}", "127.0.0.1", client_port=free_port(), peer_port=free_port()) for i in range(self.size)
-        )
-        tls = EtcdServerTls(
-            ca_file=str(self.pki["ca"]),
-            cert_file=str(self.pki["server_cert"]),
-            key_file=str(self.pki["server_key"]),
-            peer_cert_file=str(self.pki["peer_cert"]),
-            peer_key_file=str(self.pki["peer_key"]),
-        )
+        cluster = tuple(EtcdPeer(name, "127.0.0.1", client_port=free_port(), peer_port=free_port()) for name in names)
         self.client_tls = EtcdClientTls(
             ca_file=str(self.pki["ca"]), cert_file=str(self.pki["client_cert"]), key_file=str(self.pki["client_key"])
         )
@@ -117,7 +110,7 @@ class Cluster:
                 cluster=cluster,
                 cluster_token=self.token,
                 data_dir=str(volume / "default.etcd"),
-                tls=tls,
+                tls=self.server_tls(peer.name),
                 binary=self.etcd,
                 user=None,
                 metrics_port=free_port(),
@@ -127,6 +120,16 @@ class Cluster:
             launcher.write_text(f"#!/bin/sh\nexec {shlex.join(argv)}\n")
             launcher.chmod(0o755)
             self.members.append(member)
+
+    def server_tls(self, member: str) -> EtcdServerTls:
+        """The member's certificate files (the same paths whatever epoch they hold)."""
+        return EtcdServerTls(
+            ca_file=str(self.pki["ca"]),
+            cert_file=str(self.pki[f"{member}/server_cert"]),
+            key_file=str(self.pki[f"{member}/server_key"]),
+            peer_cert_file=str(self.pki[f"{member}/peer_cert"]),
+            peer_key_file=str(self.pki[f"{member}/peer_key"]),
+        )
 
     @property
     def endpoints(self) -> str:
@@ -147,13 +150,22 @@ class Cluster:
         for member in self.members:
             subprocess.run([str(self.svc), "stop", member.member], check=True, timeout=30)
 
-    def etcdctl(self, *args: str, endpoints: str | None = None, stdin: str | None = None, timeout: float = 60):
+    def etcdctl(
+        self,
+        *args: str,
+        endpoints: str | None = None,
+        stdin: str | None = None,
+        timeout: float = 60,
+        tls: EtcdClientTls | None = None,
+    ):
+        """etcdctl with the cluster's client certificate (or ``tls``'s files)."""
+        tls = tls or self.client_tls
         command = [
             self.etcdctl_bin,
             f"--endpoints={endpoints or self.endpoints}",
-            f"--cacert={self.client_tls.ca_file}",
-            f"--cert={self.client_tls.cert_file}",
-            f"--key={self.client_tls.key_file}",
+            f"--cacert={tls.ca_file}",
+            f"--cert={tls.cert_file}",
+            f"--key={tls.key_file}",
             *args,
         ]
         env = {**os.environ, "ETCDCTL_API": "3"}

@@ -1,4 +1,4 @@
-"""Helpers of the real-tool tests: finding programs, free ports, bounded waits, test PKI, results.
+"""Helpers of the real-tool tests: finding programs, free ports, bounded waits, the etcd PKI, results.
 
 A missing program is a failure, never a skip: CI installs them (scripts/system-packages for the
 Debian ones, requirements-dev.txt for shellcheck), so a missing one means a broken machine.
@@ -13,13 +13,18 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from components.render.etcd_pki import MemberIdentity, PkiScope, build_etcd_pki
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+PKI_TEST_SEED = bytes.fromhex("7e57" * 16)
+"""The real-tool tests' seed (a test value, nothing deployed uses it)."""
 
 
 # shellcheck's optional checks every rendered script is held to. Left out on purpose: the ones that
@@ -89,37 +94,40 @@ def port_open(port: int) -> bool:
         return False
 
 
-def make_pki(directory: Path) -> dict[str, Path]:
-    """A CA and server/peer/client certificates for 127.0.0.1 and localhost, made with openssl.
+def make_pki(
+    directory: Path, members: tuple[str, ...] = ("etcd-0",), epoch: date | None = None, seed: bytes = PKI_TEST_SEED
+) -> dict[str, Path]:
+    """The project's etcd PKI (components/render/etcd_pki.py) for ``members`` on 127.0.0.1, as files.
 
-    Server and peer certificates carry serverAuth and clientAuth (etcd peers use theirs both ways,
-    like kubeadm's etcd certificates). EC P-256 keys: fast to generate.
+    The same certificates the program pushes to the members: each member's serving and peer
+    certificate (SANs: its name, localhost, 127.0.0.1), the healthcheck client (``client_*``, what
+    etcdctl uses on the members) and the apiserver client. ``epoch`` defaults to 30 days ago, so
+    a test can still issue a later epoch (rotation). Keys: ``ca``, ``client_cert``/``client_key``,
+    ``apiserver_cert``/``apiserver_key``, ``<member>/server_cert`` (also ``_key``, ``peer_cert``,
+    ``peer_key``), and ``server_cert``/``server_key``/``peer_cert``/``peer_key`` of the first member.
     """
-    openssl = tool("openssl")
     directory.mkdir(parents=True, exist_ok=True)
+    epoch = epoch or datetime.now(UTC).date() - timedelta(days=30)
+    identities = tuple(MemberIdentity(name, "127.0.0.1") for name in members)
+    pki = build_etcd_pki(seed, PkiScope("k8s-platform-test", epoch), identities)
+    files: dict[str, Path] = {}
 
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True, timeout=30)
+    def write(key: str, name: str, text: str, mode: int = 0o644) -> None:
+        path = directory / name
+        path.write_text(text)
+        path.chmod(mode)
+        files[key] = path
 
-    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
-    run("req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "2", "-subj", "/CN=k8s-platform-test-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        "-out", "ca.crt")  # fmt: skip
-    usages = {"server": "serverAuth,clientAuth", "peer": "serverAuth,clientAuth", "client": "clientAuth"}
-    for name, usage in usages.items():
-        (directory / f"{name}.ext").write_text(
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-            "keyUsage=critical,digitalSignature,keyEncipherment\n"
-            f"extendedKeyUsage={usage}\n"
-        )
-        run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key")
-        run("req", "-new", "-key", f"{name}.key", "-subj", f"/CN={name}", "-out", f"{name}.csr")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-sha256", "-extfile", f"{name}.ext", "-out", f"{name}.crt")  # fmt: skip
-    files = {"ca": directory / "ca.crt"}
-    for name in usages:
-        files[f"{name}_cert"] = directory / f"{name}.crt"
-        files[f"{name}_key"] = directory / f"{name}.key"
+    write("ca", "ca.crt", pki.ca_cert)
+    for prefix, issued in (("client", pki.healthcheck_client), ("apiserver", pki.apiserver_client)):
+        write(f"{prefix}_cert", f"{prefix}.crt", issued.cert)
+        write(f"{prefix}_key", f"{prefix}.key", issued.key, 0o600)
+    for name, certs in pki.members.items():
+        for role, issued in (("server", certs.server), ("peer", certs.peer)):
+            write(f"{name}/{role}_cert", f"{name}-{role}.crt", issued.cert)
+            write(f"{name}/{role}_key", f"{name}-{role}.key", issued.key, 0o600)
+    for kind in ("server_cert", "server_key", "peer_cert", "peer_key"):
+        files[kind] = files[f"{members[0]}/{kind}"]
     return files
 
 
