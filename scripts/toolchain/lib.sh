@@ -30,7 +30,13 @@ tc_duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 tc_heartbeat_start() {
   local t0=$SECONDS main=$$
   (
-    while sleep 120; do
+    # The nap is killed with the loop: a leftover `sleep` would hold the caller's output pipe open.
+    nap=
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep 120 &
+      nap=$!
+      wait "$nap"
       kill -0 "$main" 2>/dev/null || exit 0
       printf '    ... still working (%s)\n' "$(tc_duration $((SECONDS - t0)))"
     done
@@ -83,11 +89,7 @@ tc_load_versions() {
   PULUMI_OPENSTACK_VERSION=$(tc_pin "$req" pulumi-openstack)
   PULUMI_KUBERNETES_VERSION=$(tc_pin "$req" pulumi-kubernetes)
   PULUMI_COMMAND_VERSION=$(tc_pin "$req" pulumi-command)
-  PULUMI_TLS_VERSION=$(tc_pin "$req" pulumi-tls)
-  PULUMI_RANDOM_VERSION=$(tc_pin "$req" pulumi-random)
-  PULUMI_CLI_VERSION='' PULUMI_LANGUAGE_PYTHON_MODULE_VERSION='' GO_FALLBACK_TOOLCHAIN=''
-  PULUMI_OPENSTACK_MODULE_VERSION='' PULUMI_KUBERNETES_MODULE_VERSION='' PULUMI_COMMAND_MODULE_VERSION=''
-  PULUMI_TLS_MODULE_VERSION='' PULUMI_RANDOM_MODULE_VERSION=''
+  PULUMI_CLI_VERSION='' PULUMI_KUBERNETES_MODULE_VERSION='' GO_FALLBACK_TOOLCHAIN=''
   # shellcheck source=versions.env
   . "$root/scripts/toolchain/versions.env"
   PULUMI_CLI_VERSION=${PULUMI_CLI_VERSION:-$PULUMI_VERSION}
@@ -158,43 +160,6 @@ tc_go_download() {
     return 1
   fi
   printf '%s\n' "$out"
-}
-
-# tc_release_commit MODULE@VERSION: the commit hash of a tagged module version (the release
-# commit of the repository), from the proxy's Origin information.
-tc_release_commit() {
-  local out hash
-  out=$(tc_go_download "$1") || return 1
-  hash=$(tc_go_json_field "$out" Origin.Hash)
-  if [[ -z $hash ]]; then
-    printf 'go mod download %s: the module proxy reports no Origin.Hash (release commit) for it\n' "$1" >&2
-    return 1
-  fi
-  printf '%s\n' "$hash"
-}
-
-# tc_resolve_module MODULE OVERRIDE TAGGED...: print the module version to build: OVERRIDE if
-# set, else the pseudo-version of the commit of the first TAGGED module@version that reports one.
-tc_resolve_module() {
-  local module=$1 override=$2 tagged commit out
-  shift 2
-  if [[ -n $override ]]; then
-    printf '%s\n' "$override"
-    return 0
-  fi
-  for tagged in "$@"; do
-    if commit=$(tc_release_commit "$tagged"); then
-      if ! out=$(tc_go_download "$module@$commit"); then
-        printf '%s at %s (the commit of %s) is not served by the Go module proxy\n' "$module" "$commit" "$tagged" >&2
-        return 1
-      fi
-      tc_go_json_field "$out" Version
-      return 0
-    fi
-  done
-  printf 'cannot find the release commit to build %s from (tried %s); set its *_MODULE_VERSION in scripts/toolchain/versions.env\n' \
-    "$module" "$*" >&2
-  return 1
 }
 
 # tc_go_for_module GO_MOD_DIR: export GOTOOLCHAIN when the module needs a newer Go than the machine's.
@@ -335,28 +300,6 @@ tc_ambient_version() {
   "$@" 2>/dev/null | head -n 1
 }
 
-# tc_module_version MODULE OVERRIDE DEST TAGGED...: the module version to build into DEST: OVERRIDE
-# if set, else the one DEST was built from, else resolved from the release tag (tc_resolve_module).
-# On failure prints the reason on stdout and returns 1.
-tc_module_version() {
-  local module=$1 override=$2 dest=$3 err
-  shift 3
-  if [[ -z $override && -f $dest/BUILD-INFO ]]; then
-    sed -n "s|^module=$module@||p" "$dest/BUILD-INFO"
-    return 0
-  fi
-  err=$(mktemp)
-  if tc_resolve_module "$module" "$override" "$@" 2>"$err"; then
-    rm -f "$err"
-    return 0
-  fi
-  # The last line says what is missing; the lines before it say why.
-  tail -n 1 "$err"
-  head -n -1 "$err" | sed 's/^/    /' >&2
-  rm -f "$err"
-  return 1
-}
-
 tc_ensure_cli() {
   local v=$PULUMI_CLI_VERSION got
   if got=$(tc_ambient_version pulumi version --non-interactive) &&
@@ -371,26 +314,16 @@ tc_ensure_cli() {
   tc_link_bin "$K8S_PLATFORM_TOOLCHAIN_DIR/pulumi-$v/pulumi"
 }
 
+# tc_ensure_language_python: report how programs run. The official pulumi-language-python host
+# is not served by the Go module proxy here (docs/toolchain.md); without it scripts/pulumi runs the
+# program inline (Automation API), so its absence is not a failure.
 tc_ensure_language_python() {
-  local v=$PULUMI_CLI_VERSION got modversion
-  local module=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
-  local dest=$K8S_PLATFORM_TOOLCHAIN_DIR/pulumi-language-python-$v
-  if got=$(tc_ambient_version pulumi-language-python -version) &&
-    [[ ${got#v} == "$PULUMI_VERSION" || ${got#v} == "$v" ]]; then
-    tc_say "pulumi-language-python $got: using $(command -v pulumi-language-python)"
-    rm -f "$K8S_PLATFORM_TOOLCHAIN_DIR/bin/pulumi-language-python"
-    return 0
+  local got
+  if got=$(tc_ambient_version pulumi-language-python -version); then
+    tc_say "pulumi-language-python $got: using $(command -v pulumi-language-python) (plain \`pulumi preview\` works too)"
+  else
+    tc_say "pulumi-language-python: not installed; scripts/pulumi runs the program inline (Automation API)"
   fi
-  if ! modversion=$(tc_module_version "$module" "$PULUMI_LANGUAGE_PYTHON_MODULE_VERSION" "$dest" \
-    "github.com/pulumi/pulumi/pkg/v3@v$v" "github.com/pulumi/pulumi/sdk/v3@v$v"); then
-    tc_note "(a pulumi-language-python v$v obtained elsewhere is used when it is on PATH)" >&2
-    tc_fail "pulumi-language-python v$v: $modversion"
-    return 1
-  fi
-  tc_build_go_binary pulumi-language-python "$v" "$module" "$modversion" . \
-    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" "osusergo grpcnotrace" "" \
-    "github.com/pulumi/pulumi/pkg/v3@v$v github.com/pulumi/pulumi/sdk/v3@v$v" tc_check_version_flag
-  tc_link_bin "$dest/pulumi-language-python"
 }
 
 # tc_install_plugin NAME VERSION BINARY: install a resource provider binary into the plugin
@@ -416,45 +349,98 @@ tc_plugin_installed() {
   [[ -x $dir/pulumi-resource-$1 && ! -e $dir.partial ]]
 }
 
-# tc_ensure_provider NAME VERSION MODULE OVERRIDE PACKAGE VERSION_VAR GENERATE PINS TAGGED...
-# Make sure plugins/resource-NAME-vVERSION is installed: keep an installed one, else build the
-# provider from MODULE (at OVERRIDE, or at the commit of the first TAGGED module@version) and
-# install it.
-tc_ensure_provider() {
-  local name=$1 version=$2 module=$3 override=$4 package=$5 version_var=$6 generate=$7 pins=$8
-  shift 8
-  local bin=pulumi-resource-$name modversion
-  local dest=$K8S_PLATFORM_TOOLCHAIN_DIR/$bin-$version
-  if tc_plugin_installed "$name" "$version" && [[ -z $override ]]; then
-    tc_say "$bin v$version: installed in $PULUMI_HOME/plugins"
-  else
-    if ! modversion=$(tc_module_version "$module" "$override" "$dest" "$@"); then
-      tc_note "(a $bin v$version obtained elsewhere can be installed with: pulumi plugin install resource $name $version --file PATH)" >&2
-      tc_fail "$bin v$version: $modversion"
-      return 1
-    fi
-    tc_build_go_binary "$bin" "$version" "$module" "$modversion" "$package" \
-      "-X $version_var=$version" "" "$generate" "$pins" tc_check_executable
-    if ! cmp -s "$dest/$bin" "$PULUMI_HOME/plugins/resource-$name-v$version/$bin"; then
-      tc_say "installing $bin v$version into $PULUMI_HOME/plugins"
-      tc_install_plugin "$name" "$version" "$dest/$bin"
-    fi
+# tc_plugin_not_ours NAME VERSION: the plugin is installed and was not put there by
+# scripts/bootstrap (ours carry their BUILD-INFO): the official one from `pulumi plugin install`,
+# which always wins.
+tc_plugin_not_ours() {
+  tc_plugin_installed "$1" "$2" && [[ ! -f $PULUMI_HOME/plugins/resource-$1-v$2/BUILD-INFO ]]
+}
+
+# tc_install_own_plugin NAME VERSION DIR: install the build in DIR (pulumi-resource-NAME and its
+# BUILD-INFO) unless exactly that build is installed already; BUILD-INFO goes along as the mark.
+tc_install_own_plugin() {
+  local name=$1 version=$2 dir=$3 bin=pulumi-resource-$1
+  local installed=$PULUMI_HOME/plugins/resource-$name-v$version
+  if ! cmp -s "$dir/$bin" "$installed/$bin" || ! cmp -s "$dir/BUILD-INFO" "$installed/BUILD-INFO"; then
+    tc_say "installing $bin v$version into $PULUMI_HOME/plugins"
+    tc_install_plugin "$name" "$version" "$dir/$bin"
+    cp "$dir/BUILD-INFO" "$installed/BUILD-INFO"
   fi
   if command -v "$bin" >/dev/null 2>&1; then
     tc_warn "$(command -v "$bin") is on PATH and overrides the installed plugin (PULUMI_IGNORE_AMBIENT_PLUGINS=true stops that)"
   fi
 }
 
-# tc_ensure_pulumi_provider NAME MAJOR VERSION OVERRIDE GENERATE: the provider plugin of
-# github.com/pulumi/pulumi-NAME at VERSION. Every Pulumi provider repository has the same layout:
-# provider[/vMAJOR] with cmd/pulumi-resource-NAME and pkg/version.Version, built at the commit of
-# the sdk[/vMAJOR] tag. GENERATE=yes for the providers that embed files made by `go generate` in
-# cmd/pulumi-resource-NAME (the bridged ones and kubernetes); pulumi-command builds directly.
-tc_ensure_pulumi_provider() {
-  local name=$1 major=$2 version=$3 override=$4 generate=$5
-  local repo=github.com/pulumi/pulumi-$name suffix=${major:+/v$major}
-  local cmd=cmd/pulumi-resource-$name
-  tc_ensure_provider "$name" "$version" "$repo/provider$suffix" "$override" "$cmd" \
-    "$repo/provider$suffix/pkg/version.Version" "$([[ $generate == yes ]] && echo "$cmd")" \
-    "$repo/sdk$suffix@v$version" "$repo/sdk$suffix@v$version"
+# tc_ensure_plugin NAME VERSION BUILD_FUNCTION: an installed official plugin is kept; otherwise
+# BUILD_FUNCTION VERSION builds (or finds cached) and installs the project's own build.
+tc_ensure_plugin() {
+  local name=$1 version=$2 build=$3
+  if tc_plugin_not_ours "$name" "$version"; then
+    tc_say "pulumi-resource-$name v$version: installed in $PULUMI_HOME/plugins, not built here: using it"
+    return 0
+  fi
+  "$build" "$version"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The project's own plugins (providers/<name>: scripts/toolchain/command.sh, openstack.sh)
+
+# tc_sources_hash DIR FILE...: one hash over the path and content of the Go module's sources in DIR
+# (*.go but tests, go.mod, go.sum; generated files are none of these) and of FILE... (the recipe).
+tc_sources_hash() {
+  local dir=$1
+  shift
+  {
+    (
+      cd "$dir"
+      find . -type f \( \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum \) \
+        -not -path './bin/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    )
+    cat "$@" | sha256sum
+  } | sha256sum | cut -d' ' -f1
+}
+
+# tc_build_own_plugin NAME VERSION SRC ORIGIN STEPS RECIPE: build (or find cached) the plugin of
+# the Go module SRC and install it with tc_install_own_plugin. STEPS is a function that builds in
+# its own scratch copy of SRC: it gets the output directory and the version and leaves
+# pulumi-resource-NAME there (and what else the cache keeps). BUILD-INFO records ORIGIN (what
+# this build is) and a hash of SRC and of RECIPE (the script defining STEPS): a change rebuilds.
+tc_build_own_plugin() {
+  local name=$1 version=$2 src=$3 origin=$4 steps=$5 recipe=$6 hash rc
+  local bin=pulumi-resource-$name start=$SECONDS
+  local dest=$K8S_PLATFORM_TOOLCHAIN_DIR/$bin-$version
+  local work=$K8S_PLATFORM_TOOLCHAIN_DIR/work/$bin-$version
+  local log=$K8S_PLATFORM_TOOLCHAIN_DIR/logs/build-$bin-$version.log
+  hash=$(tc_sources_hash "$src" "$recipe" "${BASH_SOURCE[0]}")
+  if [[ -x $dest/$bin && -f $dest/BUILD-INFO ]] && grep -qxF "sources=$hash" "$dest/BUILD-INFO"; then
+    tc_say "$bin v$version (own build): cached in $dest"
+  else
+    tc_say "building $bin v$version: $origin, from ${src#"${REPO_ROOT:-}"/} (log: $log)"
+    : >"$log"
+    rm -rf "$work"
+    mkdir -p "$work/out"
+    # A scratch copy: the checkout stays free of build outputs and may change while this runs.
+    cp -a "$src" "$work/src"
+    tc_heartbeat_start
+    set +e
+    (cd "$work/src" && tc_run "build $bin v$version" "$log" "$steps" "$work/out" "$version")
+    rc=$?
+    set -e
+    tc_heartbeat_stop
+    ((rc == 0)) || return 1
+    {
+      echo "name=$bin"
+      echo "version=$version"
+      echo "origin=$origin"
+      echo "sources=$hash"
+      echo "go=$(go env GOVERSION)"
+      echo "built=$(date -u +%FT%TZ)"
+    } >"$work/out/BUILD-INFO"
+    cp "$log" "$work/out/build.log"
+    rm -rf "$dest"
+    mv "$work/out" "$dest"
+    rm -rf "$work"
+    tc_note "built in $(tc_duration $((SECONDS - start))): $dest/$bin"
+  fi
+  tc_install_own_plugin "$name" "$version" "$dest"
 }
