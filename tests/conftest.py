@@ -42,3 +42,32 @@ def cluster(tmp_path: Path):
         yield etcd
     finally:
         etcd.kill_everything()
+
+
+# ------------------------------------------------------------------------ the real engine (tests/engine)
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> None:
+    """Skips (naming what is missing) when the CLI or the program's provider plugins are not there."""
+    from tests.engine.project import PLUGINS, missing_toolchain
+
+    reason = missing_toolchain(*PLUGINS)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory, toolchain):
+    """The real CLI for inline programs of the tests' own (Automation API, tests/engine/cli.py)."""
+    from tests.engine.cli import Engine
+
+    return Engine(tmp_path_factory.mktemp("engine"))
+
+
+@pytest.fixture
+def workspace(tmp_path, toolchain):
+    """An empty workspace for scripts/pulumi: its own stack files, backend and passphrase."""
+    from tests.engine.project import Workspace
+
+    return Workspace(tmp_path / "workspace")

@@ -1,11 +1,11 @@
-"""A bad stack config, through the real engine: one clear message naming the key, no traceback,
-nothing registered. Needs only the CLI, so it runs on every machine the bootstrap can serve."""
+"""A bad stack config through the real CLI and the committed Pulumi.yaml (scripts/pulumi): one clear
+message naming the key, no traceback, nothing planned, nothing written to the backend."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from tests.harness import stack_config
+import pytest
 
 pytestmark = pytest.mark.engine
 
@@ -17,14 +17,21 @@ pytestmark = pytest.mark.engine
         ({"nodePools.worker.count": 5001}, "k8s-platform:nodePools.worker.count: 5001 nodes exceed"),
         ({"network.serviceCidr": "10.240.0.0/12"}, "k8s-platform:network.serviceCidr: 10.240.0.0/12 overlaps"),
         ({"keepalivedAuthPass": "hunter2"}, "k8s-platform:keepalivedAuthPass: holds a secret"),
+        ({"pkiEpoch": "2026-02-30"}, "k8s-platform:pkiEpoch: "),
+        # A required key the stack file lacks: the CLI itself refuses, before the program runs.
+        ({"network": None}, "missing configuration value 'k8s-platform:network'"),
     ],
 )
-def test_bad_config_fails_the_real_preview_naming_the_key(engine, override, line):
-    preview = engine.preview(stack_config("prod", override))
-    assert not preview.ok
-    text = preview.stderr
+def test_bad_config_fails_the_real_preview_naming_the_key(workspace, override, line):
+    workspace.write_stack("prod", overrides=override)
+    run = workspace.preview("prod")
+    assert not run.ok
+    text = run.stdout + run.stderr
     assert line in text, text[-3000:]
     assert "Traceback" not in text
     assert "hunter2" not in text
     # Nothing but the engine's own Stack was planned: no provider, no resource.
-    assert preview.type_counts() == {}
+    assert run.type_counts() == {}
+    exported = workspace.pulumi("prod", "stack", "export")
+    assert exported.ok, exported.stderr
+    assert not json.loads(exported.stdout)["deployment"].get("resources")

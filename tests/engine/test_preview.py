@@ -1,32 +1,39 @@
-"""The real `pulumi preview` of every stack, with the policy pack, on a local backend, offline.
-
-Needs the whole toolchain (language host and the openstack/command/tls/random provider plugins),
-which the Go module proxy of this workplace does not serve (docs/toolchain.md), so these are
-deselected by default: run `scripts/test -m engine_full` where scripts/bootstrap completes.
-"""
+"""The real `pulumi preview` of every committed stack through scripts/pulumi: the committed
+Pulumi.yaml and stack file, the real CLI, the project's provider plugins and the policy pack."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.harness import run_program
+from tests.harness import ROOT, run_program
 
-pytestmark = [pytest.mark.engine, pytest.mark.engine_full]
+pytestmark = pytest.mark.engine
+
+PACK = "k8s-platform-gates"
+POLICIES = set(re.findall(r'name="([a-z0-9-]+)"', (ROOT / "policies" / "__main__.py").read_text())) - {PACK}
 
 
 def test_preview_succeeds(committed_preview):
-    _stack, preview = committed_preview
-    assert preview.ok, preview.stderr[-4000:]
-    assert preview.diagnostics("error") == []
+    _stack, run = committed_preview
+    assert run.ok, run.stderr[-4000:] + run.stdout[-4000:]
+    assert run.diagnostics("error") == []
+    assert "Traceback" not in run.stdout + run.stderr
 
 
 def test_preview_plans_what_the_mocks_register(committed_preview):
     """One source of truth: the engine plans exactly the types and counts the mock run registers."""
-    stack, preview = committed_preview
-    assert preview.type_counts() == run_program(stack).type_counts()
+    stack, run = committed_preview
+    assert run.ops().keys() == {"create"}
+    assert run.type_counts("create") == run_program(stack).type_counts()
 
 
-def test_policy_pack_was_loaded_and_ran(committed_preview):
-    _stack, preview = committed_preview
-    assert "k8s-platform-gates" in preview.stdout, preview.stdout[-3000:]
-    assert preview.policy_violations() == []
+def test_policy_pack_was_loaded_and_every_policy_ran(committed_preview):
+    _stack, run = committed_preview
+    assert len(POLICIES) >= 4, POLICIES
+    assert run.policies_run() == {PACK: POLICIES}
+    assert run.policy_violations() == []
+    # The entry prints the results after the engine's own output.
+    results = run.stdout[run.stdout.index("Policy results:") :]
+    assert PACK in results and all(name in results for name in POLICIES)

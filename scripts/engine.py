@@ -1,0 +1,312 @@
+"""The one entry for every engine operation on a stack of this project (run by ``scripts/pulumi``).
+
+    scripts/pulumi <stack> preview|up|destroy|refresh [pulumi flags...]
+    scripts/pulumi <stack> init-secrets
+    scripts/pulumi <stack> <any other pulumi command...>      (stack, config, ...: passed through)
+
+What it adds to the plain CLI, so that no documented path skips a step:
+
+- the project directory (``.state/project``, see ``stack_config.py``) with the stack's working copy,
+  the stack selected (created on first use) with the passphrase secrets provider;
+- the stack's secret seed (``init-secrets``), created on first use and never overwritten;
+- preview and up always run with the policy pack. With the official ``pulumi-language-python`` on
+  PATH the CLI runs the program and the pack (``--policy-pack policies``) as usual; without it the
+  program runs inline in this process (the Automation API's language server: the CLI is started
+  with ``--client`` pointing at it) and the pack through its executable launcher
+  (``policies/run-pack``);
+- after the CLI's own output, the policy results collected from the engine's event log: each pack,
+  every policy that ran and its violations (``--json`` output has none of them; they go to stderr
+  then, so stdout stays the engine's JSON). The exit status is the CLI's: a mandatory violation fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from concurrent import futures
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a file, this directory is sys.path[0]; the program and this module import from the root.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts")]
+
+from components.render.seed import SEED_BYTES, SEED_KEY  # noqa: E402
+from components.spec import NAMESPACE as PROJECT  # noqa: E402
+from scripts.stack_config import write_project, write_stack  # noqa: E402
+
+SEED = f"{PROJECT}:{SEED_KEY}"
+POLICY_DIR = ROOT / "policies"
+POLICY_LAUNCHER = POLICY_DIR / "run-pack"
+
+PROGRAM_COMMANDS = {"preview": True, "up": False, "update": False, "destroy": False, "refresh": False}
+"""Commands that run the program (or may, with --run-program) -> whether the run is a dry run."""
+POLICY_COMMANDS = frozenset({"preview", "up", "update"})
+"""Commands the policy pack gates: every preview and every update."""
+GRPC_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024)]
+"""The engine sends whole resource states; the SDK's own limit (pulumi.runtime.settings)."""
+
+
+class EntryError(Exception):
+    """A problem the user can fix; printed as one line, no traceback."""
+
+
+class Cli:
+    """The ``pulumi`` CLI in the project directory, with this entry's environment."""
+
+    def __init__(self, project_dir: Path, env: dict[str, str]):
+        self.project_dir, self.env = project_dir, env
+
+    def run(self, args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+        """Run and capture; raise EntryError naming the command when it fails."""
+        result = subprocess.run(
+            ["pulumi", *args], cwd=self.project_dir, env=self.env, input=stdin, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise EntryError(f"`pulumi {' '.join(args)}` failed: {result.stderr.strip() or result.stdout.strip()}")
+        return result
+
+    def call(self, args: Sequence[str], env: dict[str, str] | None = None) -> int:
+        """Run with the terminal attached; Ctrl-C reaches the CLI, which cancels cleanly while this
+        process keeps serving the inline program."""
+        process = subprocess.Popen(["pulumi", *args], cwd=self.project_dir, env=env or self.env)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return process.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+# ------------------------------------------------------------------------------------------ secrets
+
+
+def has_seed(cli: Cli) -> bool:
+    return SEED in json.loads(cli.run(["config", "--json"]).stdout or "{}")
+
+
+def resource_count(cli: Cli) -> int:
+    """Resources the backend holds for the stack (the engine's own Stack and providers aside)."""
+    deployment = json.loads(cli.run(["stack", "export"]).stdout or "{}").get("deployment") or {}
+    return sum(
+        1
+        for r in deployment.get("resources") or []
+        if r.get("type") != "pulumi:pulumi:Stack" and not r.get("type", "").startswith("pulumi:providers:")
+    )
+
+
+def init_secrets(cli: Cli, stack: str) -> str:
+    """Store a new random seed in the stack's encrypted config, unless one is there; say what happened."""
+    if has_seed(cli):
+        return f"{SEED} is already set for stack {stack}: kept (a seed is never overwritten)"
+    if (count := resource_count(cli)) > 0:
+        raise EntryError(
+            f"stack {stack} has {count} resources but no {SEED}: a new seed would plan new etcd "
+            "certificates, tokens and passwords for the running cluster. Restore the seed from its backup "
+            f"(`scripts/pulumi {stack} config set --secret {SEED} < seed-file`, docs/runbooks/secrets.md)"
+        )
+    seed = secrets.token_bytes(SEED_BYTES).hex()
+    # On stdin, not argv: the value never shows in the process list.
+    cli.run(["config", "set", "--secret", SEED], stdin=seed)
+    return f"{SEED}: a new random seed is stored, encrypted, in stack {stack}'s config; back it up"
+
+
+# ------------------------------------------------------------------------------------ program runs
+
+
+def main_program() -> None:
+    """The project's ``__main__.py``, run inline by the language server below."""
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+
+@contextmanager
+def inline_language_server() -> Iterator[str]:
+    """The Automation API's language server for ``main_program`` on a loopback port; yields its address."""
+    import grpc
+    from pulumi.automation._server import LanguageServer
+    from pulumi.runtime.proto import language_pb2_grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=GRPC_OPTIONS)
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(LanguageServer(main_program), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(0)
+
+
+def official_language_host(env: dict[str, str]) -> bool:
+    return shutil.which("pulumi-language-python", path=env.get("PATH")) is not None
+
+
+def _flag_value(args: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _without_our_pack(args: list[str]) -> list[str]:
+    """The user's args minus a ``--policy-pack`` naming this project's pack (it is always added)."""
+    ours = {POLICY_DIR.resolve(), POLICY_LAUNCHER.resolve()}
+    out, skip = [], False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if arg == "--policy-pack" and i + 1 < len(args) and Path(args[i + 1]).resolve() in ours:
+            skip = True
+            continue
+        if arg.startswith("--policy-pack=") and Path(arg.split("=", 1)[1]).resolve() in ours:
+            continue
+        out.append(arg)
+    return out
+
+
+def run_program_command(cli: Cli, stack: str, command: str, args: list[str]) -> int:
+    official = official_language_host(cli.env)
+    env = {
+        **cli.env,
+        # What the official language host tells a policy pack; the launcher path needs them set here.
+        "PULUMI_STACK": stack,
+        "PULUMI_PROJECT": PROJECT,
+        "PULUMI_DRY_RUN": "true" if PROGRAM_COMMANDS[command] else "false",
+        # --event-log is one of the CLI's debug flags (as for the Automation API, which sets this too).
+        "PULUMI_DEBUG_COMMANDS": "true",
+    }
+    if command == "preview":
+        # A preview's checkpoints protect nothing; writing one per step makes large previews quadratic
+        # (docs/performance.md). Never for up/destroy, where they protect the state.
+        env.setdefault("PULUMI_SKIP_CHECKPOINTS", "true")
+    args = list(args)
+    if command in POLICY_COMMANDS:
+        args = [*_without_our_pack(args), "--policy-pack", str(POLICY_DIR if official else POLICY_LAUNCHER)]
+    with tempfile.TemporaryDirectory(prefix="k8s-platform-events-") as tmp:
+        event_log = _flag_value(args, "--event-log")
+        if event_log is None:
+            event_log = str(Path(tmp) / "events.jsonl")
+            args += ["--event-log", event_log]
+        if official:
+            code = cli.call([command, *args], env)
+        else:
+            with inline_language_server() as address:
+                code = cli.call([command, *args, f"--client={address}", "--exec-kind", "auto.inline"], env)
+        if command in POLICY_COMMANDS:
+            out = sys.stderr if "--json" in args else sys.stdout
+            print_policy_results(read_events(Path(event_log)), out)
+    return code
+
+
+# ---------------------------------------------------------------------------------- policy results
+
+
+def read_events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a cancelled run
+    return events
+
+
+def policy_results(events: list[dict]) -> dict[str, dict]:
+    """``pack@version`` -> {policy: {"passed": n, "failed": n}}, plus its ``violations`` (events)."""
+    packs: dict[str, dict] = defaultdict(lambda: {"policies": defaultdict(lambda: {"passed": 0, "failed": 0})})
+    for event in events:
+        summary = event.get("policyAnalyzeSummaryEvent") or event.get("policyAnalyzeStackSummaryEvent")
+        if summary:
+            pack = packs[f"{summary['policyPackName']}@{summary.get('policyPackVersion') or '?'}"]
+            for outcome in ("passed", "failed"):
+                for name in summary.get(outcome) or []:
+                    pack["policies"][name][outcome] += 1
+        if violation := event.get("policyEvent"):
+            pack = packs[f"{violation['policyPackName']}@{violation.get('policyPackVersion') or '?'}"]
+            pack.setdefault("violations", []).append(violation)
+    return packs
+
+
+def print_policy_results(events: list[dict], out: TextIO) -> None:
+    packs = policy_results(events)
+    if not packs:
+        print("\nPolicy results: no policy pack reported (the run stopped before the pack analyzed anything)", file=out)
+        return
+    print("\nPolicy results:", file=out)
+    for pack, result in packs.items():
+        violations = result.get("violations", [])
+        print(f"  {pack}: {len(result['policies'])} policies ran, {len(violations)} violations", file=out)
+        for name, count in sorted(result["policies"].items()):
+            verdict = "FAILED" if count["failed"] else "passed"
+            print(f"    {verdict:7} {name} ({count['passed'] + count['failed']} checks)", file=out)
+        for v in violations:
+            where = f" {v['resourceUrn']}" if v.get("resourceUrn") else ""
+            message = " ".join(v.get("message", "").split())
+            print(f"    [{v.get('enforcementLevel', '?')}] {v['policyName']}{where}: {message}", file=out)
+
+
+# ------------------------------------------------------------------------------------------- entry
+
+
+def engine_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+    env.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+    if not env.get("OS_CLOUD"):
+        # Nothing listens there: a preview of new resources never authenticates. Real runs export
+        # OS_CLOUD or their cloud's OS_* variables.
+        env.setdefault("OS_AUTH_URL", "http://127.0.0.1:5000/v3")
+    return env
+
+
+def stack_file(stack: str) -> Path:
+    """The stack's values: ``Pulumi.<stack>.yaml`` in the checkout, or in ``K8S_PLATFORM_STACK_DIR``
+    (tests and benchmarks preview edited copies of the committed files that way)."""
+    return Path(os.environ.get("K8S_PLATFORM_STACK_DIR") or ROOT) / f"Pulumi.{stack}.yaml"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        raise EntryError("usage: scripts/pulumi <stack> <pulumi command...> | init-secrets")
+    stack, command, args = argv[0], argv[1], argv[2:]
+    source = stack_file(stack)
+    if not source.is_file():
+        raise EntryError(f"no stack file {source} (stacks: lab, test, prod)")
+    import yaml
+
+    state = Path(os.environ.get("K8S_PLATFORM_STATE") or ROOT / ".state")
+    project_dir = write_project(state / "project")
+    write_stack(project_dir, stack, yaml.safe_load(source.read_text()) or {})
+    if shutil.which("pulumi") is None:
+        raise EntryError("no pulumi CLI on PATH: run scripts/bootstrap first")
+    cli = Cli(project_dir, engine_env())
+    cli.run(["stack", "select", "--create", stack, "--secrets-provider", "passphrase", "--non-interactive"])
+    if command == "init-secrets":
+        print(init_secrets(cli, stack))
+        return 0
+    if command in PROGRAM_COMMANDS:
+        if not has_seed(cli):
+            print(init_secrets(cli, stack), file=sys.stderr)
+        return run_program_command(cli, stack, command, args)
+    return cli.call([command, *args])
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except EntryError as error:
+        print(f"scripts/pulumi: error: {error}", file=sys.stderr)
+        sys.exit(2)

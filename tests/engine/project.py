@@ -1,0 +1,152 @@
+"""The project's own entry, ``scripts/pulumi``, as the engine tests and the benchmark run it.
+
+Each ``Workspace`` is a throwaway copy of what a user has: stack files (the committed ones, or edited
+copies in ``K8S_PLATFORM_STACK_DIR``), a state directory with its own local backend and passphrase,
+and the real CLI, plugins and policy pack of scripts/bootstrap. Every run records the engine's event
+log (``--event-log``), which holds each step with its inputs and outputs, every diagnostic and the
+policy pack's results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.engine.cli import toolchain_dir
+from tests.harness import ROOT, stack_config
+
+ENGINE_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
+PLUGINS = ("command", "openstack")
+"""Provider plugins the program's resources need (the kubernetes one is not used yet)."""
+
+
+@dataclass
+class Run:
+    """One ``scripts/pulumi`` invocation."""
+
+    args: list[str]
+    code: int
+    stdout: str
+    stderr: str
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+    def steps(self) -> list[dict]:
+        """Every step's metadata (op, urn, type, old/new state), in the engine's order."""
+        return [e["resourcePreEvent"]["metadata"] for e in self.events if "resourcePreEvent" in e]
+
+    def program_steps(self) -> list[dict]:
+        return [s for s in self.steps() if not s["type"].startswith(ENGINE_TYPES)]
+
+    def type_counts(self, *ops: str) -> Counter:
+        """Resource type -> planned count (only steps with one of ``ops``, if given)."""
+        return Counter(s["type"] for s in self.program_steps() if not ops or s["op"] in ops)
+
+    def ops(self) -> Counter:
+        return Counter(s["op"] for s in self.program_steps())
+
+    def changed(self) -> dict[str, list[str]]:
+        """op -> URNs of the steps that change something (everything but ``same``)."""
+        out: dict[str, list[str]] = {}
+        for s in self.program_steps():
+            if s["op"] != "same":
+                out.setdefault(s["op"], []).append(s["urn"])
+        return out
+
+    def diagnostics(self, severity: str = "error") -> list[str]:
+        return [
+            e["diagnosticEvent"]["message"]
+            for e in self.events
+            if "diagnosticEvent" in e and e["diagnosticEvent"].get("severity") == severity
+        ]
+
+    def policy_violations(self) -> list[dict]:
+        return [e["policyEvent"] for e in self.events if "policyEvent" in e]
+
+    def policies_run(self) -> dict[str, set[str]]:
+        """Policy pack name -> the policies that reported a result (passed or failed)."""
+        out: dict[str, set[str]] = {}
+        for e in self.events:
+            summary = e.get("policyAnalyzeSummaryEvent") or e.get("policyAnalyzeStackSummaryEvent")
+            if summary:
+                names = out.setdefault(summary["policyPackName"], set())
+                names.update(summary.get("passed") or [], summary.get("failed") or [])
+        return out
+
+
+class Workspace:
+    """Stack files, state and secrets of one test, driven through ``scripts/pulumi``."""
+
+    def __init__(self, root: Path, committed: bool = False):
+        """``committed``: run the checkout's own stack files (else the copies ``write_stack`` makes)."""
+        self.root = root
+        self.stack_dir, self.state = (ROOT if committed else root / "stacks"), root / "state"
+        root.mkdir(parents=True, exist_ok=True)
+        self.stack_dir.mkdir(parents=True, exist_ok=True)
+        # Nothing of the caller's backend, passphrase or cloud leaks in; plugins stay where they are.
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "OS_")) or k == "PULUMI_HOME"}
+        self.env = {
+            **keep,
+            "K8S_PLATFORM_STACK_DIR": str(self.stack_dir),
+            "K8S_PLATFORM_STATE": str(self.state),
+            "PULUMI_CONFIG_PASSPHRASE": "engine-test-passphrase",
+        }
+
+    def write_stack(self, stack: str, config: dict[str, Any] | None = None, overrides: dict | None = None) -> Path:
+        """``Pulumi.<stack>.yaml`` in the workspace: the committed file's config, or ``config``, with
+        ``overrides`` (``{"nodePools.worker.count": 5}``, see tests.harness.stack_config)."""
+        assert self.stack_dir != ROOT, "a workspace of the committed stack files does not write them"
+        values = config if config is not None else stack_config(stack, overrides)
+        path = self.stack_dir / f"Pulumi.{stack}.yaml"
+        path.write_text(yaml.safe_dump({"config": values}, sort_keys=False))
+        return path
+
+    def pulumi(self, stack: str, *args: str, stdin: str | None = None, timeout: float = 1800) -> Run:
+        """``scripts/pulumi <stack> <args>``; preview/up/destroy/refresh record the event log."""
+        args = list(args)
+        events_file = None
+        if args and args[0] in ("preview", "up", "destroy", "refresh"):
+            events_file = self.root / f"events-{len(list(self.root.glob('events-*')))}.jsonl"
+            args += ["--event-log", str(events_file)]
+        result = subprocess.run(
+            [str(ROOT / "scripts" / "pulumi"), stack, *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        events = []
+        if events_file is not None and events_file.exists():
+            events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
+        return Run(args, result.returncode, result.stdout, result.stderr, events)
+
+    def preview(self, stack: str, *flags: str) -> Run:
+        return self.pulumi(stack, "preview", "--non-interactive", *flags)
+
+
+def missing_toolchain(*plugins: str) -> str | None:
+    """Why the engine tests cannot run here, or None. scripts/test passes the bootstrap steps that
+    failed (K8S_PLATFORM_TOOLCHAIN_FAILED); a plain pytest run looks at what is installed."""
+    needed = ["pulumi", *(f"pulumi-resource-{p}" for p in plugins)]
+    failed = os.environ.get("K8S_PLATFORM_TOOLCHAIN_FAILED")
+    if failed is not None:
+        broken = [step for step in failed.split() if step in needed]
+        return f"scripts/bootstrap failed to provide {', '.join(broken)}" if broken else None
+    if not (toolchain_dir() / "bin" / "pulumi").exists():
+        return f"no pulumi CLI in {toolchain_dir() / 'bin'}: run scripts/bootstrap"
+    home = Path(os.environ.get("PULUMI_HOME", Path.home() / ".pulumi"))
+    for plugin in plugins:
+        if not list((home / "plugins").glob(f"resource-{plugin}-v*/pulumi-resource-{plugin}")):
+            return f"no {plugin} provider plugin in {home / 'plugins'}: run scripts/bootstrap"
+    return None
