@@ -1,19 +1,22 @@
-"""What a preview costs: the program's side and the engine's floor, as numbers.
+"""What a preview costs: the real preview, the program's side and the engine's floor, as numbers.
 
     venv/bin/python -m bench.preview [--sizes 50,500,5000] [--stacks lab,test,prod] [--out FILE]
+                                     [--floor-max N] [--engine-max N]
 
-The real `pulumi preview` of this program needs the openstack/command/tls/random provider plugins,
-which this workplace cannot build (docs/toolchain.md), so it measures the two halves it can:
+For each committed stack and each prod-shaped config of N workers (the 5000 case is 4997 workers +
+3 masters: the blueprint's limit counts every node) it measures:
 
-- program: ``__main__.py`` under Pulumi mocks (spec parsing, rules, every component, every
-  registration) for each committed stack and for prod-shaped configs of N workers (the 5000 case is
-  4997 workers + 3 masters: the blueprint's limit counts every node);
+- engine: the real preview as a user runs it, ``scripts/pulumi <stack> preview`` (real CLI, the
+  project's command/openstack plugins, the policy pack through its launcher, checkpoints skipped as
+  the entry does for previews), on a workspace of its own;
+- program: ``__main__.py`` under Pulumi mocks (spec parsing, rules, every component and registration);
 - floor: the real CLI and engine previewing an inline program that registers the same number of
-  resources (component resources, which need no provider plugin).
+  resources (component resources, no plugin), with the engine's default per-step checkpoints and
+  with ``PULUMI_SKIP_CHECKPOINTS=true``: the two show where the engine's superlinearity comes from.
 
 Each case runs in its own process; peak memory is the summed RSS of that process tree (program,
-CLI, engine). Results go to bench/results/preview.json (git-ignored) and a Markdown table to
-stdout for docs/performance.md. Numbers, not assertions: nothing here fails on time.
+CLI, plugins, policy pack). Results go to bench/results/preview.json (git-ignored) and a Markdown
+table to stdout for docs/performance.md. Numbers, not assertions: nothing here fails on time.
 """
 
 from __future__ import annotations
@@ -75,6 +78,27 @@ def child(kind: str, stack: str, workers: int, count: int) -> dict:
         start = time.perf_counter()
         run = run_program(stack, synthetic(workers) if workers else None)
         return {"wall_s": time.perf_counter() - start, "resources": len(run.resources)}
+    with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
+        if kind == "engine":
+            return real_preview(Path(tmp), stack, workers)
+        return floor(Path(tmp), count, skip_checkpoints=kind == "floor-skip")
+
+
+def real_preview(tmp: Path, stack: str, workers: int) -> dict:
+    from tests.engine.project import Workspace
+
+    workspace = Workspace(tmp)
+    workspace.write_stack(stack, overrides=synthetic(workers) if workers else None)
+    workspace.pulumi(stack, "init-secrets")  # setup, not timed
+    start = time.perf_counter()
+    run = workspace.preview(stack)
+    wall = time.perf_counter() - start
+    if not run.ok:
+        raise SystemExit(run.stderr[-2000:] + run.stdout[-2000:])
+    return {"wall_s": wall, "resources": len(run.program_steps())}
+
+
+def floor(tmp: Path, count: int, skip_checkpoints: bool) -> dict:
     import pulumi
 
     from tests.engine.cli import Engine
@@ -83,11 +107,12 @@ def child(kind: str, stack: str, workers: int, count: int) -> dict:
         for i in range(count):
             pulumi.ComponentResource("bench:index:Floor", f"r{i}", None, None)
 
-    with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
-        engine = Engine(Path(tmp))
-        start = time.perf_counter()
-        preview = engine.preview({}, program=bare)
-        wall = time.perf_counter() - start
+    engine = Engine(tmp)
+    if skip_checkpoints:
+        engine.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+    start = time.perf_counter()
+    preview = engine.preview({}, program=bare)
+    wall = time.perf_counter() - start
     if not preview.ok:
         raise SystemExit(preview.stderr[-2000:])
     return {"wall_s": wall, "resources": len(preview.steps()) - 1}
@@ -133,7 +158,10 @@ def main() -> int:
         "--floor-max",
         type=int,
         default=5000,
-        help="measure the engine floor only up to this many resources (it slows past a few thousand)",
+        help="measure the floor with checkpoints only up to this many resources (quadratic past a few thousand)",
+    )
+    parser.add_argument(
+        "--engine-max", type=int, default=40000, help="run the real preview only up to this many resources"
     )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "STACK", "WORKERS", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -146,22 +174,46 @@ def main() -> int:
     rows = []
     for case, stack, workers in cases:
         print(f"==> {case}", file=sys.stderr)
-        program = measure(case, "program", stack, workers)
-        floor = measure(case, "floor", stack, count=program.resources) if program.resources <= args.floor_max else None
-        rows.append((program, floor))
-        print(f"    {program}\n    {floor}", file=sys.stderr)
+        row = {"program": measure(case, "program", stack, workers)}
+        n = row["program"].resources
+        if n <= args.engine_max:
+            row["engine"] = measure(case, "engine", stack, workers)
+        for kind in ("floor", "floor-skip"):
+            if n <= (args.floor_max if kind == "floor" else args.engine_max):
+                row[kind] = measure(case, kind, stack, count=n)
+        rows.append(row)
+        for m in row.values():
+            print(f"    {m}", file=sys.stderr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps([{"program": asdict(p), "floor": f and asdict(f)} for p, f in rows], indent=2))
-    print(
-        "| case | resources | program s (mocks) | program peak MiB | program res/s "
-        "| engine floor s | floor peak MiB | floor res/s |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for p, f in rows:
-        floor = f"| {f.wall_s} | {f.peak_rss_mib} | {f.resources_per_s} |" if f else "| not run | | |"
-        print(f"| {p.case} | {p.resources} | {p.wall_s} | {p.peak_rss_mib} | {p.resources_per_s} {floor}")
+    out.write_text(json.dumps([{k: asdict(m) for k, m in row.items()} for row in rows], indent=2))
+    print(table(rows))
     return 0
+
+
+def table(rows: list[dict[str, Measurement]]) -> str:
+    """The Markdown table of docs/performance.md: seconds, peak MiB and resources/s per kind, and the
+    real preview's ratios to the floor (checkpoints skipped, as the entry runs it) and to the program."""
+    kinds = (
+        ("engine", "real preview"),
+        ("program", "program (mocks)"),
+        ("floor", "floor"),
+        ("floor-skip", "floor, no ckpt"),
+    )
+    head = "| case | resources | " + " | ".join(f"{label} s / MiB / res/s" for _, label in kinds)
+    lines = [head + " | preview ÷ floor | preview ÷ program |", "|---|---:|" + "---:|" * (len(kinds) + 2)]
+    for row in rows:
+        cells = [
+            f"{m.wall_s} / {m.peak_rss_mib} / {m.resources_per_s}" if (m := row.get(kind)) else "not run"
+            for kind, _ in kinds
+        ]
+        engine, base, program = row.get("engine"), row.get("floor-skip"), row["program"]
+        ratios = [
+            f"{engine.wall_s / base.wall_s:.2f}" if engine and base else "",
+            f"{engine.wall_s / program.wall_s:.2f}" if engine else "",
+        ]
+        lines.append(f"| {program.case} | {program.resources} | " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,73 +1,95 @@
 """Config changes of a deployed stack, previewed by the real engine: the plan touches only what the
 change is about. The deployed state is the fixture of tests/engine/deployed.py (a fictive ``up``:
-the real preview's states with the mocks' cloud values, imported with ``pulumi stack import``)."""
+the real preview's states with the mocks' cloud values, imported with ``pulumi stack import``).
+
+Every stack: no change, and a new etcd backup schedule. The stacks with a worker pool (test, prod;
+lab is one all-in-one master): two workers added, one removed."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.engine.deployed import deployed_workspace
-from tests.engine.project import Workspace
-from tests.harness import stack_config
+from tests.engine.project import Run, Workspace
+from tests.harness import STACKS, stack_config
 
 pytestmark = pytest.mark.engine
 
-STACK = "test"
-WORKERS = stack_config(STACK)["k8s-platform:nodePools"]["worker"]["count"]
-WORKER_STEPS = ("", "-port", "-prep", "-secrets", "-join", "-node")
-"""A worker's resources, by name suffix: instance, port and its four SSH steps (components/)."""
+WORKER_STACKS = [s for s in STACKS if "worker" in stack_config(s)["k8s-platform:nodePools"]]
+WORKER_STEPS = ("prep", "secrets", "join", "node")
+"""A worker's SSH steps (components/control_plane/kubeadm_cluster.py); with its instance and port,
+six resources."""
+_DEPLOYED: dict[str, Workspace] = {}
 
 
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory, toolchain) -> Workspace:
-    return deployed_workspace(Workspace(tmp_path_factory.mktemp("deployed")), STACK)
+@pytest.fixture
+def deployed(request, tmp_path_factory, toolchain) -> Workspace:
+    """The ``request.param`` stack after a fictive ``up`` (one per stack, shared by its tests)."""
+    stack = request.param
+    if stack not in _DEPLOYED:
+        _DEPLOYED[stack] = deployed_workspace(Workspace(tmp_path_factory.mktemp(f"deployed-{stack}")), stack)
+    return _DEPLOYED[stack]
 
 
-def preview_with(workspace: Workspace, overrides: dict | None = None):
-    workspace.write_stack(STACK, overrides=overrides)
-    run = workspace.preview(STACK)
+def preview_with(workspace: Workspace, stack: str, overrides: dict | None = None) -> Run:
+    workspace.write_stack(stack, overrides=overrides)
+    run = workspace.preview(stack)
     assert run.ok, run.stderr[-3000:] + run.stdout[-3000:]
     assert run.diagnostics("error") == []
     return run
 
 
-def worker_urns(run, index: int) -> set[str]:
-    """URNs of the steps of worker ``index`` (its machine in the IaaS layer, its steps in kubeadm)."""
-    names = {f"platform-iaas-pool-worker-{index}{s}" for s in ("", "-port")}
-    names |= {f"platform-kubeadm-k8s-{STACK}-worker-{index}{s}" for s in WORKER_STEPS[2:]}
+def workers(stack: str) -> int:
+    return stack_config(stack)["k8s-platform:nodePools"]["worker"]["count"]
+
+
+def worker_urns(run: Run, stack: str, index: int) -> set[str]:
+    """URNs of worker ``index``'s six steps (its machine in the IaaS layer, its steps in kubeadm)."""
+    names = {f"platform-iaas-pool-worker-{index}", f"platform-iaas-pool-worker-{index}-port"}
+    names |= {f"platform-kubeadm-k8s-{stack}-worker-{index}-{s}" for s in WORKER_STEPS}
     return {s["urn"] for s in run.program_steps() if s["urn"].rsplit("::", 1)[1] in names}
 
 
-def test_no_change_plans_no_change(deployed):
-    run = preview_with(deployed)
+@pytest.mark.parametrize("deployed", STACKS, indirect=True)
+def test_no_change_plans_no_change(deployed, request):
+    stack = request.node.callspec.params["deployed"]
+    run = preview_with(deployed, stack)
     assert run.changed() == {}, run.changed()
 
 
-def test_adding_two_workers_creates_only_their_resources(deployed):
-    run = preview_with(deployed, {"nodePools.worker.count": WORKERS + 2})
-    new = worker_urns(run, WORKERS + 1) | worker_urns(run, WORKERS + 2)
-    assert len(new) == 2 * len(WORKER_STEPS)
+@pytest.mark.parametrize("deployed", STACKS, indirect=True)
+def test_changing_the_etcd_backup_schedule_updates_only_the_backup_steps(deployed, request):
+    stack = request.node.callspec.params["deployed"]
+    run = preview_with(deployed, stack, {"etcd.backup.schedule": "*-*-* 00/4:00:00"})
+    members = stack_config(stack)["k8s-platform:etcd"]["members"]
+    assert set(run.changed()) == {"update"}, run.changed()
+    updated = [urn.rsplit("::", 1)[1] for urn in run.changed()["update"]]
+    assert len(updated) == members and all(name.endswith("-backup") for name in updated), updated
+
+
+@pytest.mark.parametrize("deployed", WORKER_STACKS, indirect=True)
+def test_adding_two_workers_creates_only_their_resources(deployed, request):
+    stack = request.node.callspec.params["deployed"]
+    n = workers(stack)
+    run = preview_with(deployed, stack, {"nodePools.worker.count": n + 2})
+    new = worker_urns(run, stack, n + 1) | worker_urns(run, stack, n + 2)
+    assert len(new) == 2 * (2 + len(WORKER_STEPS))
     assert set(run.changed()) == {"create"}, run.changed()
     assert set(run.changed()["create"]) == new
 
 
-def test_removing_a_worker_deletes_only_its_resources_and_drains_it(deployed):
-    run = preview_with(deployed, {"nodePools.worker.count": WORKERS - 1})
-    gone = worker_urns(run, WORKERS)
-    assert len(gone) == len(WORKER_STEPS)
+@pytest.mark.parametrize("deployed", WORKER_STACKS, indirect=True)
+def test_removing_a_worker_deletes_only_its_resources_and_drains_it(deployed, request):
+    stack = request.node.callspec.params["deployed"]
+    n = workers(stack)
+    run = preview_with(deployed, stack, {"nodePools.worker.count": n - 1})
+    gone = worker_urns(run, stack, n)
+    assert len(gone) == 2 + len(WORKER_STEPS)
     assert set(run.changed()) == {"delete"}, run.changed()
     assert set(run.changed()["delete"]) == gone
     # The drain: the Node step's delete command, planned before the machine's delete.
     order = [s["urn"].rsplit("::", 1)[1] for s in run.program_steps()]
-    node, machine = f"platform-kubeadm-k8s-{STACK}-worker-{WORKERS}-node", f"platform-iaas-pool-worker-{WORKERS}"
+    node, machine = f"platform-kubeadm-k8s-{stack}-worker-{n}-node", f"platform-iaas-pool-worker-{n}"
     drain = run.program_steps()[order.index(node)]
-    assert f"drain k8s-{STACK}-worker-{WORKERS} " in drain["old"]["inputs"]["delete"]
+    assert f"drain k8s-{stack}-worker-{n} " in drain["old"]["inputs"]["delete"]
     assert order.index(node) < order.index(machine)
-
-
-def test_changing_the_etcd_backup_schedule_updates_only_the_backup_steps(deployed):
-    run = preview_with(deployed, {"etcd.backup.schedule": "*-*-* 00/4:00:00"})
-    members = stack_config(STACK)["k8s-platform:nodePools"]["etcd"]["count"]
-    assert set(run.changed()) == {"update"}, run.changed()
-    updated = [urn.rsplit("::", 1)[1] for urn in run.changed()["update"]]
-    assert len(updated) == members and all(name.endswith("-backup") for name in updated), updated
