@@ -4,10 +4,11 @@
     scripts/pulumi <stack> init-secrets
     scripts/pulumi <stack> <any other pulumi command...>      (stack, config, ...: passed through)
 
-What it adds to the plain CLI, so that no documented path skips a step:
+A thin convenience over what a Pulumi user types in the checkout (``pulumi stack select prod &&
+pulumi preview --policy-pack policies``); what it adds, so that no documented path skips a step:
 
-- the project directory (``.state/project``, see ``stack_config.py``) with the stack's working copy,
-  the stack selected (created on first use) with the passphrase secrets provider;
+- where the stack runs and with which secrets provider (scripts/stacks.py: the committed stack file
+  in place, or a trial copy for a newcomer's first preview), the stack selected (created on first use);
 - the stack's secret seed (``init-secrets``), created on first use and never overwritten;
 - preview and up always run with the policy pack. With the official ``pulumi-language-python`` on
   PATH the CLI runs the program and the pack (``--policy-pack policies``) as usual; without it the
@@ -24,14 +25,11 @@ from __future__ import annotations
 import json
 import os
 import runpy
-import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +41,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 from components.render.seed import SEED_BYTES, SEED_KEY  # noqa: E402
 from components.spec import NAMESPACE as PROJECT  # noqa: E402
-from scripts.stack_config import write_project, write_stack  # noqa: E402
+from scripts.stacks import Cli, EntryError, explain_trial, has_key, init_seed, locate, select  # noqa: E402
 
 SEED = f"{PROJECT}:{SEED_KEY}"
 POLICY_DIR = ROOT / "policies"
@@ -55,69 +53,6 @@ POLICY_COMMANDS = frozenset({"preview", "up", "update"})
 """Commands the policy pack gates: every preview and every update."""
 GRPC_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024)]
 """The engine sends whole resource states; the SDK's own limit (pulumi.runtime.settings)."""
-
-
-class EntryError(Exception):
-    """A problem the user can fix; printed as one line, no traceback."""
-
-
-class Cli:
-    """The ``pulumi`` CLI in the project directory, with this entry's environment."""
-
-    def __init__(self, project_dir: Path, env: dict[str, str]):
-        self.project_dir, self.env = project_dir, env
-
-    def run(self, args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess:
-        """Run and capture; raise EntryError naming the command when it fails."""
-        result = subprocess.run(
-            ["pulumi", *args], cwd=self.project_dir, env=self.env, input=stdin, capture_output=True, text=True
-        )
-        if result.returncode != 0:
-            raise EntryError(f"`pulumi {' '.join(args)}` failed: {result.stderr.strip() or result.stdout.strip()}")
-        return result
-
-    def call(self, args: Sequence[str], env: dict[str, str] | None = None) -> int:
-        """Run with the terminal attached; Ctrl-C reaches the CLI, which cancels cleanly while this
-        process keeps serving the inline program."""
-        process = subprocess.Popen(["pulumi", *args], cwd=self.project_dir, env=env or self.env)
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            return process.wait()
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-
-# ------------------------------------------------------------------------------------------ secrets
-
-
-def has_seed(cli: Cli) -> bool:
-    return SEED in json.loads(cli.run(["config", "--json"]).stdout or "{}")
-
-
-def resource_count(cli: Cli) -> int:
-    """Resources the backend holds for the stack (the engine's own Stack and providers aside)."""
-    deployment = json.loads(cli.run(["stack", "export"]).stdout or "{}").get("deployment") or {}
-    return sum(
-        1
-        for r in deployment.get("resources") or []
-        if r.get("type") != "pulumi:pulumi:Stack" and not r.get("type", "").startswith("pulumi:providers:")
-    )
-
-
-def init_secrets(cli: Cli, stack: str) -> str:
-    """Store a new random seed in the stack's encrypted config, unless one is there; say what happened."""
-    if has_seed(cli):
-        return f"{SEED} is already set for stack {stack}: kept (a seed is never overwritten)"
-    if (count := resource_count(cli)) > 0:
-        raise EntryError(
-            f"stack {stack} has {count} resources but no {SEED}: a new seed would plan new etcd "
-            "certificates, tokens and passwords for the running cluster. Restore the seed from its backup "
-            f"(`scripts/pulumi {stack} config set --secret {SEED} < seed-file`, docs/runbooks/secrets.md)"
-        )
-    seed = secrets.token_bytes(SEED_BYTES).hex()
-    # On stdin, not argv: the value never shows in the process list.
-    cli.run(["config", "set", "--secret", SEED], stdin=seed)
-    return f"{SEED}: a new random seed is stored, encrypted, in stack {stack}'s config; back it up"
 
 
 # ------------------------------------------------------------------------------------ program runs
@@ -272,36 +207,27 @@ def engine_env() -> dict[str, str]:
     return env
 
 
-def stack_file(stack: str) -> Path:
-    """The stack's values: ``Pulumi.<stack>.yaml`` in the checkout, or in ``K8S_PLATFORM_STACK_DIR``
-    (tests and benchmarks preview edited copies of the committed files that way)."""
-    return Path(os.environ.get("K8S_PLATFORM_STACK_DIR") or ROOT) / f"Pulumi.{stack}.yaml"
-
-
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         raise EntryError("usage: scripts/pulumi <stack> <pulumi command...> | init-secrets")
     stack, command, args = argv[0], argv[1], argv[2:]
-    source = stack_file(stack)
-    if not source.is_file():
-        raise EntryError(f"no stack file {source} (stacks: lab, test, prod)")
-    import yaml
-
-    state = Path(os.environ.get("K8S_PLATFORM_STATE") or ROOT / ".state")
-    project_dir = write_project(state / "project")
-    write_stack(project_dir, stack, yaml.safe_load(source.read_text()) or {})
     if shutil.which("pulumi") is None:
         raise EntryError("no pulumi CLI on PATH: run scripts/bootstrap first")
-    cli = Cli(project_dir, engine_env())
-    cli.run(["stack", "select", "--create", stack, "--secrets-provider", "passphrase", "--non-interactive"])
+    place = locate(stack, command, engine_env())
+    select(place)
     if command == "init-secrets":
-        print(init_secrets(cli, stack))
+        print(init_seed(place, SEED, SEED_BYTES))
         return 0
-    if command in PROGRAM_COMMANDS:
-        if not has_seed(cli):
-            print(init_secrets(cli, stack), file=sys.stderr)
-        return run_program_command(cli, stack, command, args)
-    return cli.call([command, *args])
+    if command not in PROGRAM_COMMANDS:
+        return place.cli().call([command, *args])
+    if command in POLICY_COMMANDS and not has_key(place.cli(), SEED):
+        print(init_seed(place, SEED, SEED_BYTES), file=sys.stderr)
+    code = run_program_command(place.cli(), stack, command, args)
+    if place.kind == "trial":
+        import yaml
+
+        print(explain_trial(place, yaml.safe_load(place.stack_file.read_text()) or {}), file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

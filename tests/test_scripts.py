@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from scripts.stack_config import merged
+from scripts.stacks import merged
 from tests.harness import ROOT
 
 SCRIPTS = sorted(

@@ -15,6 +15,7 @@ def committed_preview(request, tmp_path_factory, toolchain):
     """``(stack, run)``: scripts/pulumi preview of a committed stack file; one run per stack."""
     stack = request.param
     if stack not in _PREVIEWS:
-        workspace = Workspace(tmp_path_factory.mktemp(f"preview-{stack}"), committed=True)
+        # A newcomer's first preview: the committed files in place, no passphrase (a trial stack).
+        workspace = Workspace(tmp_path_factory.mktemp(f"preview-{stack}"), in_place=True, passphrase=None)
         _PREVIEWS[stack] = workspace.preview(stack)
     return stack, _PREVIEWS[stack]

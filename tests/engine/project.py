@@ -84,28 +84,46 @@ class Run:
         return out
 
 
-class Workspace:
-    """Stack files, state and secrets of one test, driven through ``scripts/pulumi``."""
+PASSPHRASE = "engine-test-passphrase"
+"""The throwaway passphrase of the test stacks (never one of a committed file)."""
 
-    def __init__(self, root: Path, committed: bool = False):
-        """``committed``: run the checkout's own stack files (else the copies ``write_stack`` makes)."""
-        self.root = root
-        self.stack_dir, self.state = (ROOT if committed else root / "stacks"), root / "state"
+
+class Workspace:
+    """Stack files, state and secrets of one test, driven through ``scripts/pulumi``.
+
+    ``in_place=False`` (default): the stacks are copies ``write_stack`` makes (scripts/stacks.py's
+    *copy* place, ``K8S_PLATFORM_STACK_DIR``). ``in_place=True``: the stack files of ``checkout`` as
+    they are: a team stack with a passphrase, a newcomer's trial preview without one. The state
+    (default backend, trial files) is always the workspace's own; ``backend`` shares one instead.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        checkout: Path = ROOT,
+        in_place: bool = False,
+        passphrase: str | None = PASSPHRASE,
+        backend: str | None = None,
+    ):
+        self.root, self.checkout = root, checkout
+        self.stack_dir, self.state = (checkout if in_place else root / "stacks"), root / "state"
         root.mkdir(parents=True, exist_ok=True)
         self.stack_dir.mkdir(parents=True, exist_ok=True)
         # Nothing of the caller's backend, passphrase or cloud leaks in; plugins stay where they are.
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "OS_")) or k == "PULUMI_HOME"}
-        self.env = {
-            **keep,
-            "K8S_PLATFORM_STACK_DIR": str(self.stack_dir),
-            "K8S_PLATFORM_STATE": str(self.state),
-            "PULUMI_CONFIG_PASSPHRASE": "engine-test-passphrase",
-        }
+        self.env = {**keep, "K8S_PLATFORM_STATE": str(self.state)}
+        if not in_place:
+            self.env["K8S_PLATFORM_STACK_DIR"] = str(self.stack_dir)
+        if passphrase is not None:
+            self.env["PULUMI_CONFIG_PASSPHRASE"] = passphrase
+        if backend is not None:
+            self.env["PULUMI_BACKEND_URL"] = backend
 
     def write_stack(self, stack: str, config: dict[str, Any] | None = None, overrides: dict | None = None) -> Path:
         """``Pulumi.<stack>.yaml`` in the workspace: the committed file's config, or ``config``, with
         ``overrides`` (``{"nodePools.worker.count": 5}``, see tests.harness.stack_config)."""
-        assert self.stack_dir != ROOT, "a workspace of the committed stack files does not write them"
+        assert self.stack_dir != self.checkout, "an in-place workspace does not rewrite the checkout's stack files"
         values = config if config is not None else stack_config(stack, overrides)
         path = self.stack_dir / f"Pulumi.{stack}.yaml"
         path.write_text(yaml.safe_dump({"config": values}, sort_keys=False))
@@ -119,7 +137,7 @@ class Workspace:
             events_file = self.root / f"events-{len(list(self.root.glob('events-*')))}.jsonl"
             args += ["--event-log", str(events_file)]
         result = subprocess.run(
-            [str(ROOT / "scripts" / "pulumi"), stack, *args],
+            [str(self.checkout / "scripts" / "pulumi"), stack, *args],
             env=self.env,
             input=stdin,
             capture_output=True,
