@@ -19,9 +19,11 @@ from fractions import Fraction
 from components.quantity import mebibytes, millicores
 from components.spec import (
     KUBERNETES_ROLES,
+    EtcdTopology,
     Kubelet,
     Limits,
     NodePool,
+    Role,
     SpecError,
     StackSpec,
     Workload,
@@ -30,6 +32,39 @@ from components.spec import (
 
 HEADROOM = Fraction(6, 5)
 """+20 % (the blueprint's 预留冗余), kept exact so the plan never rounds a node away."""
+
+
+@dataclass(frozen=True)
+class PlatformPods:
+    """Pods the platform itself runs (not the workload inventory), per unit of ``per``."""
+
+    name: str
+    per: str
+    """node (a DaemonSet: every Kubernetes node), master (static pods), stacked-etcd-master
+    (kubeadm's etcd static pod, only where etcd is stacked) or cluster (a Deployment's replicas)."""
+    pods: int
+    containers: int
+
+
+PLATFORM_PODS = (
+    PlatformPods("kube-proxy (kubeadm DaemonSet)", "node", pods=1, containers=1),
+    PlatformPods("kube-apiserver, kube-controller-manager, kube-scheduler (static pods)", "master", 3, 3),
+    PlatformPods("etcd (kubeadm static pod, stacked topology)", "stacked-etcd-master", 1, 1),
+    PlatformPods("CoreDNS (kubeadm Deployment)", "cluster", pods=2, containers=2),
+)
+"""What kubeadm runs on every cluster of this platform. The add-on layer appends its DaemonSets and
+Deployments here, so the cluster-wide pod and container counts stay one sum."""
+
+
+def platform_units(spec: StackSpec) -> dict[str, int]:
+    """How many of each ``PlatformPods.per`` unit the stack has."""
+    masters = spec.count(Role.MASTER)
+    return {
+        "node": spec.count(*KUBERNETES_ROLES),
+        "master": masters,
+        "stacked-etcd-master": masters if spec.etcd.topology == EtcdTopology.STACKED else 0,
+        "cluster": 1,
+    }
 
 
 @dataclass(frozen=True)
@@ -71,10 +106,21 @@ class PoolPlan:
 @dataclass(frozen=True)
 class CapacityPlan:
     pools: tuple[PoolPlan, ...]
-    total_pods: int
-    total_containers: int
+    workload_pods: int
+    workload_containers: int
+    platform_pods: int
+    """The platform's own pods (PLATFORM_PODS over the stack's nodes and masters)."""
+    platform_containers: int
     total_nodes: int
     limits: Limits
+
+    @property
+    def total_pods(self) -> int:
+        return self.workload_pods + self.platform_pods
+
+    @property
+    def total_containers(self) -> int:
+        return self.workload_containers + self.platform_containers
 
     @property
     def sufficient(self) -> bool:
@@ -84,6 +130,10 @@ class CapacityPlan:
         """Plain data for a stack output (snake_case keys, like the attributes)."""
         return {
             "pools": [asdict(p) | {"sufficient": p.sufficient} for p in self.pools],
+            "workload_pods": self.workload_pods,
+            "workload_containers": self.workload_containers,
+            "platform_pods": self.platform_pods,
+            "platform_containers": self.platform_containers,
             "total_pods": self.total_pods,
             "total_containers": self.total_containers,
             "total_nodes": self.total_nodes,
@@ -151,8 +201,17 @@ def plan(spec: StackSpec) -> CapacityPlan:
         nodes, bound_by = required_nodes(need, per_node)
         pools.append(PoolPlan(name, need, per_node, nodes, pool.count, bound_by))
     total = demand(spec.workloads)
+    units = platform_units(spec)
+    own_pods = sum(p.pods * units[p.per] for p in PLATFORM_PODS)
+    own_containers = sum(p.containers * units[p.per] for p in PLATFORM_PODS)
     return CapacityPlan(
-        tuple(pools), total.pods, total.containers, spec.count(*KUBERNETES_ROLES), spec.kubernetes.limits
+        tuple(pools),
+        total.pods,
+        total.containers,
+        own_pods,
+        own_containers,
+        spec.count(*KUBERNETES_ROLES),
+        spec.kubernetes.limits,
     )
 
 
@@ -177,8 +236,10 @@ def format_plan(spec: StackSpec, result: CapacityPlan) -> str:
     lines += [
         "",
         f"cluster nodes {result.total_nodes:>7} / {limits.max_nodes}",
-        f"pods          {result.total_pods:>7} / {limits.max_pods}",
-        f"containers    {result.total_containers:>7} / {limits.max_containers}",
+        f"pods          {result.total_pods:>7} / {limits.max_pods}"
+        f"  ({result.workload_pods} workloads + {result.platform_pods} the platform's own)",
+        f"containers    {result.total_containers:>7} / {limits.max_containers}"
+        f"  ({result.workload_containers} workloads + {result.platform_containers} the platform's own)",
         "",
         "plan: " + ("sufficient" if result.sufficient else "INSUFFICIENT: add nodes to the pools marked SHORT"),
     ]

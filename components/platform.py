@@ -17,7 +17,8 @@ from components.control_plane.etcd_cluster import EtcdCluster, EtcdClusterArgs
 from components.control_plane.kubeadm_cluster import KubeadmCluster, KubeadmClusterArgs
 from components.iaas.iaas import Iaas, IaasArgs
 from components.iaas.node_pool import Node
-from components.spec import Role, SpecError, StackSpec, parse
+from components.render.kubeadm import render_kubelet_configuration
+from components.spec import KUBERNETES_ROLES, Role, SpecError, StackSpec, parse
 from components.ssh import SshAccess
 
 
@@ -46,10 +47,11 @@ class Platform(pulumi.ComponentResource):
     """The kubeadm bootstrap: prepared, initialised and joined nodes, the admin kubeconfig (secret)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("k8splatform:index:Platform", name, None, opts)
         spec = args.spec
+        capacity_plan = plan(spec).to_output()
+        super().__init__("k8splatform:index:Platform", name, policy_inputs(spec, capacity_plan), opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.capacity_plan = pulumi.Output.from_input(plan(spec).to_output())
+        self.capacity_plan = pulumi.Output.from_input(capacity_plan)
         # OpenStack names carry the stack (k8s-prod-worker-1): unique per stack in one project.
         cluster_name = f"k8s-{pulumi.get_stack()}"
         self.iaas = Iaas(f"{name}-iaas", IaasArgs(spec=spec, cluster_name=cluster_name), opts=child)
@@ -96,6 +98,17 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"capacity_plan": self.capacity_plan, "nodes": [n.to_output() for n in self.nodes]})
+
+
+def policy_inputs(spec: StackSpec, capacity_plan: dict) -> dict:
+    """The Platform's inputs, which is what the policy pack sees of it (policies/limits.py): the
+    capacity plan, and per Kubernetes pool the KubeletConfiguration its nodes get. The pack judges
+    these; it never recomputes the formula or re-renders the kubelet's config."""
+    kubelet = render_kubelet_configuration(spec.kubelet)
+    return {
+        "capacityPlan": capacity_plan,
+        "kubeletConfigurations": {name: kubelet for name, _ in spec.pools(*KUBERNETES_ROLES)},
+    }
 
 
 def load_spec() -> StackSpec:

@@ -1,7 +1,16 @@
-"""The policy pack: wraps the rule modules' pure checks into CrossGuard policies."""
+"""The policy pack: wraps the rule modules' pure checks into CrossGuard policies.
 
+Every policy is mandatory and configurable through the pack's config (``--policy-pack-config``;
+scripts/pulumi passes ``policies/config/<stack>.json`` when it exists); the defaults are the
+blueprint's limits. The capacity policies read the plan the program exposes as the Platform's
+``capacityPlan`` input, and the per-pool KubeletConfigurations it renders (``kubeletConfigurations``).
+"""
+
+from capacity import capacity_violations
+from limits import DEFAULTS, PLATFORM, containers_violations, max_pods_violations, pods_violations
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyConfigSchema,
     PolicyPack,
     ReportViolation,
     ResourceValidationArgs,
@@ -15,14 +24,19 @@ from exposure import SECURITY_GROUP_RULE, world_open_violations
 from sizing import INSTANCE, instance_sizing_violations, node_count_violations
 
 
-def _report(messages: list[str], report: ReportViolation) -> None:
+def _report(messages: list[str], report: ReportViolation, urn: str | None = None) -> None:
     for message in messages:
-        report(message)
+        report(message, urn)
+
+
+def _limit(name: str, description: str) -> PolicyConfigSchema:
+    return PolicyConfigSchema(properties={name: {"type": "integer", "minimum": 0, "default": DEFAULTS[name],
+                                                 "description": description}})  # fmt: skip
 
 
 def _sizing(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == INSTANCE:
-        _report(instance_sizing_violations(args.props), report)
+        _report(instance_sizing_violations(args.props, args.get_config().get("flavors")), report)
 
 
 def _exposure(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -37,14 +51,59 @@ def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 def _node_limit(args: StackValidationArgs, report: ReportViolation) -> None:
     instances = [r.props for r in args.resources if r.resource_type == INSTANCE]
-    _report(node_count_violations(instances), report)
+    _report(node_count_violations(instances, int(args.get_config()["maxNodes"])), report)
 
+
+def _on_platform(check):
+    """A resource policy judging the Platform component's inputs: ``check(inputs, config)`` -> messages."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type == PLATFORM:
+            _report(check(args.props, args.get_config()), report)
+
+    return validate
+
+
+def _pod_limit(inputs: dict, config: dict) -> list[str]:
+    return pods_violations(inputs["capacityPlan"], int(config["maxPods"]))
+
+
+def _container_limit(inputs: dict, config: dict) -> list[str]:
+    return containers_violations(inputs["capacityPlan"], int(config["maxContainers"]))
+
+
+def _pods_per_node(inputs: dict, config: dict) -> list[str]:
+    limit = int(config["maxPodsPerNode"])
+    pools = sorted(inputs["kubeletConfigurations"].items())
+    return [message for pool, kubelet in pools for message in max_pods_violations(pool, kubelet, limit)]
+
+
+def _capacity(inputs: dict, config: dict) -> list[str]:
+    return capacity_violations(inputs["capacityPlan"])
+
+
+FLAVORS = PolicyConfigSchema(
+    properties={
+        "flavors": {
+            "type": "object",
+            "default": {},
+            "description": "The cloud's flavors, name -> {vcpu, ramGib}: judge the flavor an instance uses, "
+            "not only the numbers its pool declares",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"vcpu": {"type": "integer"}, "ramGib": {"type": "integer"}},
+                "required": ["vcpu", "ramGib"],
+            },
+        }
+    }
+)
 
 POLICIES = [
     ResourceValidationPolicy(
         name="instance-meets-sizing-table",
-        description="Every instance declares at least its environment's row of the blueprint's sizing table.",
+        description="Every instance meets its environment's row of the blueprint's sizing table.",
         validate=_sizing,
+        config_schema=FLAVORS,
     ),
     ResourceValidationPolicy(
         name="no-world-open-admin-ports",
@@ -58,8 +117,32 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="cluster-node-limit",
-        description="At most 5000 Kubernetes nodes per cluster (the blueprint's limit).",
+        description="At most maxNodes Kubernetes nodes per cluster (blueprint: 5000).",
         validate=_node_limit,
+        config_schema=_limit("maxNodes", "Kubernetes nodes per cluster"),
+    ),
+    ResourceValidationPolicy(
+        name="cluster-pod-limit",
+        description="At most maxPods pods planned per cluster, workloads and platform (blueprint: 150000).",
+        validate=_on_platform(_pod_limit),
+        config_schema=_limit("maxPods", "pods per cluster"),
+    ),
+    ResourceValidationPolicy(
+        name="cluster-container-limit",
+        description="At most maxContainers containers planned per cluster (blueprint: 300000).",
+        validate=_on_platform(_container_limit),
+        config_schema=_limit("maxContainers", "containers per cluster"),
+    ),
+    ResourceValidationPolicy(
+        name="pods-per-node-limit",
+        description="Every node's kubelet accepts at most maxPodsPerNode pods (blueprint: 100).",
+        validate=_on_platform(_pods_per_node),
+        config_schema=_limit("maxPodsPerNode", "pods per node (kubelet maxPods)"),
+    ),
+    ResourceValidationPolicy(
+        name="capacity-sufficient",
+        description="Every pool has the nodes the capacity plan needs (demand x 1.2 + reservations).",
+        validate=_on_platform(_capacity),
     ),
 ]
 

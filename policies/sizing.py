@@ -28,8 +28,15 @@ KUBERNETES_ROLES = {"master", "worker", "ingress", "storage"}
 MAX_NODES = 5000
 
 
-def instance_sizing_violations(props: Mapping[str, Any]) -> list[str]:
-    """What is wrong with one instance's declared size; empty when it meets its row."""
+def instance_sizing_violations(props: Mapping[str, Any], flavors: Mapping[str, Any] | None = None) -> list[str]:
+    """What is wrong with one instance's size; empty when it meets its row.
+
+    Without a flavor table the declared numbers (the instance's metadata) are judged. With one
+    (``flavors``: name -> {vcpu, ramGib}, the cloud's real flavors, from the pack's config), the
+    flavor the instance actually uses is looked up there and its vCPU/RAM are judged, and the disk
+    is the boot volume's size; a flavor missing from the table, or declared numbers that disagree
+    with it, are violations too.
+    """
     metadata = props.get("metadata") or {}
     missing = [k for k in ("environment", "role", "vcpu", "ram-gib", "disk-gib") if PREFIX + k not in metadata]
     if missing:
@@ -43,14 +50,38 @@ def instance_sizing_violations(props: Mapping[str, Any]) -> list[str]:
     if row is None:
         return [f"unknown environment {environment!r}"]
     declared = (int(metadata[PREFIX + "vcpu"]), int(metadata[PREFIX + "ram-gib"]), int(metadata[PREFIX + "disk-gib"]))
+    if not flavors:
+        return _below_row(f"{role} in {environment} declares", declared, row)
+    flavor = props.get("flavorName")
+    if flavor not in flavors:
+        return [f"{role} in {environment} uses flavor {flavor!r}, which the flavor table does not list"]
+    actual = (int(flavors[flavor]["vcpu"]), int(flavors[flavor]["ramGib"]), boot_volume_gib(props) or declared[2])
+    problems = _below_row(f"{role} in {environment} on flavor {flavor} has", actual, row)
+    if actual[:2] != declared[:2]:
+        problems.append(
+            f"{role} in {environment} declares {declared[0]} vCPU/{declared[1]} GiB but flavor {flavor} has "
+            f"{actual[0]} vCPU/{actual[1]} GiB (fix vcpu/ramGib of its pool)"
+        )
+    return problems
+
+
+def _below_row(what: str, size: tuple[int, int, int], row: tuple[int, int, int]) -> list[str]:
     return [
-        f"{role} in {environment} declares {have} {unit}, the sizing table asks at least {need}"
-        for unit, have, need in zip(("vCPU", "GiB RAM", "GiB disk"), declared, row, strict=True)
+        f"{what} {have} {unit}, the sizing table asks at least {need}"
+        for unit, have, need in zip(("vCPU", "GiB RAM", "GiB disk"), size, row, strict=True)
         if have < need
     ]
 
 
-def node_count_violations(instances: list[Mapping[str, Any]]) -> list[str]:
-    """The cluster may not grow past the Kubernetes node limit (5000, blueprint)."""
+def boot_volume_gib(props: Mapping[str, Any]) -> int | None:
+    """The size of the volume the instance boots from (boot-from-volume), if it has one."""
+    for device in props.get("blockDevices") or []:
+        if int(device.get("bootIndex", -1)) == 0 and device.get("volumeSize") is not None:
+            return int(device["volumeSize"])
+    return None
+
+
+def node_count_violations(instances: list[Mapping[str, Any]], limit: int = MAX_NODES) -> list[str]:
+    """The cluster may not grow past the Kubernetes node limit (5000, blueprint; the pack's config)."""
     nodes = sum(1 for p in instances if (p.get("metadata") or {}).get(PREFIX + "role") in KUBERNETES_ROLES)
-    return [f"{nodes} Kubernetes nodes exceed the limit of {MAX_NODES}"] if nodes > MAX_NODES else []
+    return [f"the stack has {nodes} Kubernetes nodes, over the limit of {limit}"] if nodes > limit else []

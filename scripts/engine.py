@@ -46,6 +46,8 @@ from scripts.stacks import Cli, EntryError, explain_trial, has_key, init_seed, l
 SEED = f"{PROJECT}:{SEED_KEY}"
 POLICY_DIR = ROOT / "policies"
 POLICY_LAUNCHER = POLICY_DIR / "run-pack"
+POLICY_CONFIG_DIR = POLICY_DIR / "config"
+"""``<stack>.json``: the pack's config for that stack (limits, flavor table), passed on every run."""
 
 PROGRAM_COMMANDS = {"preview": True, "up": False, "update": False, "destroy": False, "refresh": False}
 """Commands that run the program (or may, with --run-program) -> whether the run is a dry run."""
@@ -93,21 +95,47 @@ def _flag_value(args: list[str], flag: str) -> str | None:
     return None
 
 
-def _without_our_pack(args: list[str]) -> list[str]:
-    """The user's args minus a ``--policy-pack`` naming this project's pack (it is always added)."""
-    ours = {POLICY_DIR.resolve(), POLICY_LAUNCHER.resolve()}
+def _without(args: list[str], flag: str, drop=lambda value: True) -> list[str]:
+    """``args`` minus every ``flag VALUE`` / ``flag=VALUE`` whose value ``drop`` accepts."""
     out, skip = [], False
     for i, arg in enumerate(args):
         if skip:
             skip = False
             continue
-        if arg == "--policy-pack" and i + 1 < len(args) and Path(args[i + 1]).resolve() in ours:
+        if arg == flag and i + 1 < len(args) and drop(args[i + 1]):
             skip = True
             continue
-        if arg.startswith("--policy-pack=") and Path(arg.split("=", 1)[1]).resolve() in ours:
+        if arg.startswith(flag + "=") and drop(arg.split("=", 1)[1]):
             continue
         out.append(arg)
     return out
+
+
+def with_our_pack(args: list[str], stack: str, official: bool, no_config: Path) -> list[str]:
+    """``args`` with this project's pack first, with its config for ``stack``, each exactly once.
+
+    The engine pairs the n-th ``--policy-pack-config`` with the n-th ``--policy-pack`` and wants one
+    for every pack once any is given. Ours: the user's ``--policy-pack-config`` (a review trying a
+    lower limit), else ``policies/config/<stack>.json`` when it exists; a user's other packs then run
+    with their defaults (``no_config``: an empty JSON object).
+    """
+    ours = {POLICY_DIR.resolve(), POLICY_LAUNCHER.resolve()}
+    config = _flag_value(args, "--policy-pack-config")
+    if config is not None:
+        config = str(Path(config).resolve())  # the CLI runs in the stack's directory
+    default = POLICY_CONFIG_DIR / f"{stack}.json"
+    if config is None and default.exists():
+        config = str(default)
+    rest = _without(_without(args, "--policy-pack", lambda v: Path(v).resolve() in ours), "--policy-pack-config")
+    others = [rest[i + 1] for i, arg in enumerate(rest[:-1]) if arg == "--policy-pack"]
+    others += [arg.split("=", 1)[1] for arg in rest if arg.startswith("--policy-pack=")]
+    rest = _without(rest, "--policy-pack")
+    packs = ["--policy-pack", str(POLICY_DIR if official else POLICY_LAUNCHER)]
+    configs = ["--policy-pack-config", config] if config else []
+    for other in others:
+        packs += ["--policy-pack", other]
+        configs += ["--policy-pack-config", str(no_config)] if config else []
+    return [*rest, *packs, *configs]
 
 
 def run_program_command(cli: Cli, stack: str, command: str, args: list[str]) -> int:
@@ -126,9 +154,11 @@ def run_program_command(cli: Cli, stack: str, command: str, args: list[str]) -> 
         # (docs/performance.md). Never for up/destroy, where they protect the state.
         env.setdefault("PULUMI_SKIP_CHECKPOINTS", "true")
     args = list(args)
-    if command in POLICY_COMMANDS:
-        args = [*_without_our_pack(args), "--policy-pack", str(POLICY_DIR if official else POLICY_LAUNCHER)]
     with tempfile.TemporaryDirectory(prefix="k8s-platform-events-") as tmp:
+        if command in POLICY_COMMANDS:
+            no_config = Path(tmp) / "no-config.json"
+            no_config.write_text("{}\n")
+            args = with_our_pack(args, stack, official, no_config)
         event_log = _flag_value(args, "--event-log")
         if event_log is None:
             event_log = str(Path(tmp) / "events.jsonl")

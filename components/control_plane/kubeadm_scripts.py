@@ -203,7 +203,7 @@ def _metadata(node: Node) -> str:
 
 def kubelet_config_digest(cluster: ClusterArgs) -> str:
     """sha256 of the KubeletConfiguration every node gets: a change re-runs the join steps."""
-    text = yaml.safe_dump(kubelet_configuration(cluster), sort_keys=True)
+    text = yaml.safe_dump(kubelet_configuration(cluster.kubelet), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

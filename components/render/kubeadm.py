@@ -261,8 +261,8 @@ def cluster_configuration(args: ClusterArgs) -> dict[str, Any]:
     return document
 
 
-def kubelet_configuration(args: ClusterArgs) -> dict[str, Any]:
-    k = args.kubelet
+def kubelet_configuration(k: Kubelet) -> dict[str, Any]:
+    """The KubeletConfiguration of every node: kubeadm stores it in the ``kubelet-config`` ConfigMap."""
     return {
         "apiVersion": KUBELET_API,
         "kind": "KubeletConfiguration",
@@ -309,8 +309,14 @@ def _dump(documents: list[dict[str, Any]], what: str) -> str:
 def render_kubeadm_config(args: ClusterArgs, secrets: BootstrapSecrets) -> str:
     """``kubeadm init --config <this> --upload-certs`` on ``args.masters[0]``. Contains secrets (mode 0600)."""
     documents = [init_configuration(args, secrets), cluster_configuration(args)]
-    documents += [kubelet_configuration(args), kube_proxy_configuration(args)]
+    documents += [kubelet_configuration(args.kubelet), kube_proxy_configuration(args)]
     return _dump(documents, f"kubeadm init of {args.masters[0].name}; holds the bootstrap token: mode 0600")
+
+
+def render_kubelet_configuration(kubelet: Kubelet) -> str:
+    """The KubeletConfiguration document alone, as the init config carries it (no secrets): what the
+    Platform shows the policy pack (``kubeletConfigurations``)."""
+    return yaml.safe_dump(kubelet_configuration(kubelet), sort_keys=False, default_flow_style=False)
 
 
 def join_configuration(args: ClusterArgs, node: Node, secrets: BootstrapSecrets, control_plane: bool) -> dict[str, Any]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 import stat
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
 
-from scripts.engine import POLICY_DIR, POLICY_LAUNCHER, _without_our_pack, policy_results
+from scripts.engine import POLICY_CONFIG_DIR, POLICY_DIR, POLICY_LAUNCHER, policy_results, with_our_pack
 from tests.engine.deployed import deployed_workspace
 from tests.harness import ROOT
 
@@ -81,9 +82,22 @@ def test_a_mandatory_violation_fails_the_preview_and_is_reported(workspace, tmp_
     assert "[mandatory] reject-everything" in results and "this test pack rejects every stack" in results
 
 
-def test_our_pack_is_passed_once_whatever_the_user_gives():
+def test_our_pack_is_passed_once_first_with_the_stacks_config():
     args = ["--diff", "--policy-pack", str(POLICY_DIR), f"--policy-pack={POLICY_LAUNCHER}", "--policy-pack", "/other"]
-    assert _without_our_pack(args) == ["--diff", "--policy-pack", "/other"]
+    config = str(POLICY_CONFIG_DIR / "lab.json")
+    assert with_our_pack(args, "lab", False, Path("/none.json")) == [
+        "--diff",
+        *("--policy-pack", str(POLICY_LAUNCHER), "--policy-pack", "/other"),
+        *("--policy-pack-config", config, "--policy-pack-config", "/none.json"),
+    ]
+    # The official language host runs the pack's directory; a stack without a config file gets none.
+    assert with_our_pack([], "nosuchstack", True, Path("/none.json")) == ["--policy-pack", str(POLICY_DIR)]
+
+
+def test_a_users_policy_config_is_for_our_pack(tmp_path):
+    mine = tmp_path / "lower.json"
+    got = with_our_pack(["--policy-pack-config", str(mine)], "prod", False, Path("/none.json"))
+    assert got == ["--policy-pack", str(POLICY_LAUNCHER), "--policy-pack-config", str(mine)]
 
 
 def test_policy_results_count_each_policy_and_keep_violations():

@@ -1,0 +1,65 @@
+"""Kubernetes' scalability limits, as the blueprint states them (v1.18; defaults of the pack's config).
+
+A cluster of this platform must stay within 5000 nodes, 150000 pods, 300000 containers and 100 pods
+per node (seed: 不超过5000个节点, 不超过150000个pod, 不超过300000个容器, 每个节点不超过100个pod).
+Pods and containers are counted from the capacity plan the program exposes (components: the
+Platform's ``capacityPlan`` input): what the workload inventory plans plus the platform's own pods.
+The pack reads that plan; it never computes one itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+PLATFORM = "k8splatform:index:Platform"
+"""The component whose inputs carry the capacity plan (``capacityPlan``) and per-pool kubelet configs."""
+DEFAULTS = {"maxNodes": 5000, "maxPods": 150000, "maxContainers": 300000, "maxPodsPerNode": 100}
+
+
+def plan_total(plan: Mapping[str, Any], what: str) -> int:
+    """``what`` (pods or containers) the plan counts: the workloads' and the platform's own."""
+    return int(plan.get(f"total_{what}") or 0)
+
+
+def pod_capacity(plan: Mapping[str, Any]) -> int:
+    """What the cluster could schedule at most: each pool's nodes times its pods per node."""
+    return sum(int(p["configured_nodes"]) * int(p["allocatable"]["pods"]) for p in plan.get("pools") or [])
+
+
+def count_violations(what: str, planned: int, limit: int, beside: str = "") -> list[str]:
+    """One message when ``planned`` exceeds ``limit``: the value, the limit and what it counts."""
+    if planned <= limit:
+        return []
+    return [f"the stack plans {planned} {what}, over the limit of {limit}{beside}"]
+
+
+def pods_violations(plan: Mapping[str, Any], limit: int) -> list[str]:
+    pods = plan_total(plan, "pods")
+    beside = f" (the nodes could hold {pod_capacity(plan)}: nodes x maxPods per pool)"
+    return count_violations("pods (workloads and the platform's own)", pods, limit, beside)
+
+
+def containers_violations(plan: Mapping[str, Any], limit: int) -> list[str]:
+    return count_violations("containers (workloads and the platform's own)", plan_total(plan, "containers"), limit)
+
+
+def kubelet_max_pods(kubelet_configuration: str) -> int | None:
+    """``maxPods`` of a rendered KubeletConfiguration (one document of a kubeadm config stream)."""
+    for document in yaml.safe_load_all(kubelet_configuration):
+        if isinstance(document, dict) and document.get("kind") == "KubeletConfiguration":
+            value = document.get("maxPods")
+            return None if value is None else int(value)
+    return None
+
+
+def max_pods_violations(pool: str, kubelet_configuration: str, limit: int) -> list[str]:
+    """The pool's kubelet may not accept more pods per node than ``limit``."""
+    max_pods = kubelet_max_pods(kubelet_configuration)
+    if max_pods is None:
+        return [f"pool {pool}: its KubeletConfiguration sets no maxPods (kubelet's default is 110 > {limit})"]
+    if max_pods > limit:
+        return [f"pool {pool}: kubelet maxPods is {max_pods}, over the limit of {limit} pods per node"]
+    return []
