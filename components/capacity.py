@@ -112,6 +112,8 @@ class CapacityPlan:
     """The platform's own pods (PLATFORM_PODS over the stack's nodes and masters)."""
     platform_containers: int
     total_nodes: int
+    pod_capacity: int
+    """What the nodes could hold: every Kubernetes node times its kubelet's maxPods."""
     limits: Limits
 
     @property
@@ -137,6 +139,7 @@ class CapacityPlan:
             "total_pods": self.total_pods,
             "total_containers": self.total_containers,
             "total_nodes": self.total_nodes,
+            "pod_capacity": self.pod_capacity,
             "limits": self.limits.model_dump(),
             "sufficient": self.sufficient,
         }
@@ -211,6 +214,7 @@ def plan(spec: StackSpec) -> CapacityPlan:
         own_pods,
         own_containers,
         spec.count(*KUBERNETES_ROLES),
+        spec.count(*KUBERNETES_ROLES) * spec.kubelet.max_pods,
         spec.kubernetes.limits,
     )
 
@@ -237,7 +241,8 @@ def format_plan(spec: StackSpec, result: CapacityPlan) -> str:
         "",
         f"cluster nodes {result.total_nodes:>7} / {limits.max_nodes}",
         f"pods          {result.total_pods:>7} / {limits.max_pods}"
-        f"  ({result.workload_pods} workloads + {result.platform_pods} the platform's own)",
+        f"  ({result.workload_pods} workloads + {result.platform_pods} the platform's own; "
+        f"the nodes could hold {result.pod_capacity})",
         f"containers    {result.total_containers:>7} / {limits.max_containers}"
         f"  ({result.workload_containers} workloads + {result.platform_containers} the platform's own)",
         "",

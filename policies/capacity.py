@@ -16,7 +16,8 @@ def capacity_violations(plan: Mapping[str, Any]) -> list[str]:
     for pool in plan.get("pools") or []:
         need, have = int(pool["required_nodes"]), int(pool["configured_nodes"])
         if have < need:
-            demand = pool["demand"]
+            # Numbers reach the pack as protobuf doubles: shown as the integers the plan holds.
+            demand = {key: int(value) for key, value in pool["demand"].items()}
             out.append(
                 f"pool {pool['pool']}: {have} nodes, the capacity plan needs {need} (bound by {pool['bound_by']}: "
                 f"{demand['cpu_millicores']}m CPU, {demand['memory_mib']} MiB, {demand['pods']} pods with 20 % "

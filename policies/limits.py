@@ -24,11 +24,6 @@ def plan_total(plan: Mapping[str, Any], what: str) -> int:
     return int(plan.get(f"total_{what}") or 0)
 
 
-def pod_capacity(plan: Mapping[str, Any]) -> int:
-    """What the cluster could schedule at most: each pool's nodes times its pods per node."""
-    return sum(int(p["configured_nodes"]) * int(p["allocatable"]["pods"]) for p in plan.get("pools") or [])
-
-
 def count_violations(what: str, planned: int, limit: int, beside: str = "") -> list[str]:
     """One message when ``planned`` exceeds ``limit``: the value, the limit and what it counts."""
     if planned <= limit:
@@ -38,7 +33,7 @@ def count_violations(what: str, planned: int, limit: int, beside: str = "") -> l
 
 def pods_violations(plan: Mapping[str, Any], limit: int) -> list[str]:
     pods = plan_total(plan, "pods")
-    beside = f" (the nodes could hold {pod_capacity(plan)}: nodes x maxPods per pool)"
+    beside = f" (the nodes could hold {int(plan.get('pod_capacity') or 0)}: Kubernetes nodes x kubelet maxPods)"
     return count_violations("pods (workloads and the platform's own)", pods, limit, beside)
 
 
