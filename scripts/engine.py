@@ -1,6 +1,7 @@
 """The one entry for every engine operation on a stack of this project (run by ``scripts/pulumi``).
 
     scripts/pulumi <stack> preview|up|destroy|refresh [pulumi flags...]
+    scripts/pulumi <stack> preview --report FILE.md [pulumi flags...]   (the PR report, scripts/report.py)
     scripts/pulumi <stack> init-secrets
     scripts/pulumi <stack> <any other pulumi command...>      (stack, config, ...: passed through)
 
@@ -153,7 +154,10 @@ def run_program_command(cli: Cli, stack: str, command: str, args: list[str]) -> 
         # A preview's checkpoints protect nothing; writing one per step makes large previews quadratic
         # (docs/performance.md). Never for up/destroy, where they protect the state.
         env.setdefault("PULUMI_SKIP_CHECKPOINTS", "true")
-    args = list(args)
+    report = _flag_value(args, "--report")
+    if report is not None and command != "preview":
+        raise EntryError("--report FILE is written from a preview: scripts/pulumi <stack> preview --report FILE")
+    args = _without(list(args), "--report")
     with tempfile.TemporaryDirectory(prefix="k8s-platform-events-") as tmp:
         if command in POLICY_COMMANDS:
             no_config = Path(tmp) / "no-config.json"
@@ -168,9 +172,15 @@ def run_program_command(cli: Cli, stack: str, command: str, args: list[str]) -> 
         else:
             with inline_language_server() as address:
                 code = cli.call([command, *args, f"--client={address}", "--exec-kind", "auto.inline"], env)
+        events = read_events(Path(event_log))
         if command in POLICY_COMMANDS:
             out = sys.stderr if "--json" in args else sys.stdout
-            print_policy_results(read_events(Path(event_log)), out)
+            print_policy_results(events, out)
+        if report is not None:
+            from scripts.report import render
+
+            Path(report).write_text(render(events, stack))
+            print(f"report: {report}", file=sys.stderr)
     return code
 
 

@@ -93,3 +93,35 @@ def test_removing_a_worker_deletes_only_its_resources_and_drains_it(deployed, re
     drain = run.program_steps()[order.index(node)]
     assert f"drain k8s-{stack}-worker-{n} " in drain["old"]["inputs"]["delete"]
     assert order.index(node) < order.index(machine)
+
+
+NEW_IMAGE = "0b6f1c9e-8a8e-4a53-9d51-3f1c6f7e2a10"
+"""Another Glance image ID (a new base image rolled out)."""
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_the_report_of_a_change_with_replacements_flags_the_stateful_ones_first(deployed, request, tmp_path):
+    """A new image for the etcd and worker pools replaces those machines and what hangs on them:
+    the PR report lists every replacement once, the etcd machines and their data volume attachments
+    flagged stateful and first, the workers and their steps after them."""
+    from scripts.report import stateful_kind
+
+    stack = request.node.callspec.params["deployed"]
+    overrides = {"nodePools.worker.image": NEW_IMAGE, "nodePools.etcd.image": NEW_IMAGE}
+    deployed.write_stack(stack, overrides=overrides)
+    report = tmp_path / "report.md"
+    run = deployed.preview(stack, "--report", str(report))
+    assert run.ok, run.stderr[-3000:]
+    text = report.read_text()
+    replaced = {s["urn"]: s for s in run.program_steps() if s["op"] in ("replace", "create-replacement")}
+    rows = [r for r in (line.split(" | ") for line in text.splitlines()) if len(r) == 5 and r[1] == "replace"]
+    assert sorted(r[2] for r in rows) == sorted({u.rsplit("::", 1)[1] for u in replaced})
+    assert f"| replace | {len(replaced)} |" in text
+    stateful = [u.rsplit("::", 1)[1] for u, s in replaced.items() if stateful_kind(s)]
+    assert {f"platform-iaas-pool-etcd-{i}" for i in (1, 2, 3)} <= set(stateful)
+    assert [r[2] for r in rows[: len(stateful)]] == sorted(stateful)
+    assert all("**stateful:" in r[0] for r in rows[: len(stateful)])
+    assert not any("stateful" in r[0] for r in rows[len(stateful) :])
+    # Why: the property that forces each machine's replacement.
+    machine = next(r for r in rows if r[2] == "platform-iaas-pool-worker-1")
+    assert "`blockDevices`" in machine[4], machine

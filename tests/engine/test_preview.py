@@ -37,3 +37,29 @@ def test_policy_pack_was_loaded_and_every_policy_ran(committed_preview):
     # The entry prints the results after the engine's own output.
     results = run.stdout[run.stdout.index("Policy results:") :]
     assert PACK in results and all(name in results for name in POLICIES)
+
+
+def test_the_readme_preview_writes_the_pr_report(tmp_path, toolchain):
+    """`scripts/preview prod --report FILE`: the README's command, its real preview's report."""
+    import subprocess
+
+    from tests.engine.project import Workspace
+
+    workspace = Workspace(tmp_path / "ws", in_place=True, passphrase=None)
+    report = tmp_path / "report.md"
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "preview"), "prod", "--report", str(report)],
+        env=workspace.env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = report.read_text()
+    assert "The preview passes: 0 errors, no mandatory policy violation." in text
+    creates = run_program("prod").type_counts()
+    assert f"| create | {sum(creates.values())} |" in text
+    assert "Nothing is replaced or deleted." in text
+    assert all(f"| {name} | pass |  |" in text for name in POLICIES)
+    assert "| worker | 228000m / 860160 MiB / 200 | 7600m / 64012 MiB / 100 | 30 | 30 |" in text
+    assert "- Pods: 272 of 150000 (216 workloads + 56 the platform's own; the nodes could hold 4500)" in text
