@@ -57,7 +57,7 @@ def test_a_replacement_counts_once():
 def test_stateful_kinds():
     kinds = {s["urn"].rsplit("::", 1)[1]: stateful_kind(s) for s in STEPS}
     assert kinds["etcd-2"] == "etcd/master machine"
-    assert kinds["worker-1"] is None and kinds["m-1"] is None  # role "x" is not master
+    assert kinds["worker-1"] is None and kinds["master-1"] is None  # role "x" is not master
     assert kinds["etcd-3-etcd-data"] == "data volume"
     assert kinds["k8s-prod-etcd-2-member"] == "etcd member step"
     assert kinds["k8s-prod-etcd-2-backup"] is None
