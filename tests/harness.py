@@ -8,6 +8,7 @@ outputs. Overrides let a test change a stack file's config without writing a fil
 from __future__ import annotations
 
 import copy
+import hashlib
 import ipaddress
 import json
 import runpy
@@ -104,15 +105,25 @@ class ProgramRun:
 # Attributes the cloud computes that later layers read: resource type -> (output, fake value maker).
 # Ports get consecutive addresses of the stack's DHCP allocation pool, as Neutron hands them out,
 # so renderers that check an address against the node subnet (keepalived, kubeadm) accept them;
-# floating IPs come from the benchmarking range 198.19.0.0/16 (RFC 2544, never routed). Both are
-# unique within a run.
+# floating IPs come from the benchmarking range 198.19.0.0/16 (RFC 2544, never routed), chosen by
+# the resource's name: the program registers floating IPs concurrently, so a counter would hand the
+# bastion's address to another machine in some runs and every SSH step would seem to change. Both
+# are unique within a run.
 _POOL_START = [int(ipaddress.IPv4Address("198.18.0.1"))]
 """First address of the running stack's allocation pool (set by run_program; this default when
 the config has none, e.g. a test of a broken config)."""
 _COMPUTED = {
-    "openstack:networking/port:Port": ("allFixedIps", lambda n: [str(ipaddress.IPv4Address(_POOL_START[0] + n))]),
-    "openstack:networking/floatingIp:FloatingIp": ("address", lambda n: f"198.19.{n // 250}.{n % 250 + 1}"),
+    "openstack:networking/port:Port": (
+        "allFixedIps",
+        lambda n, _name: [str(ipaddress.IPv4Address(_POOL_START[0] + n))],
+    ),
+    "openstack:networking/floatingIp:FloatingIp": ("address", lambda _n, name: _floating_ip(name)),
 }
+
+
+def _floating_ip(name: str) -> str:
+    n = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % (250 * 250)
+    return f"198.19.{n // 250}.{n % 250 + 1}"
 
 
 def _allocation_pool_start(config: dict[str, Any]) -> int:
@@ -128,13 +139,16 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def __init__(self):
         self.counters: Counter = Counter()
+        self.computed: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         computed = _COMPUTED.get(args.typ)
         if computed and computed[0] not in state:
-            state[computed[0]] = computed[1](self.counters[args.typ])
+            state[computed[0]] = value = computed[1](self.counters[args.typ], args.name)
             self.counters[args.typ] += 1
+            owner = self.computed.setdefault(repr(value), args.name)
+            assert owner == args.name, f"{args.name} and {owner} got the same fake {computed[0]}"
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
