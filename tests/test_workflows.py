@@ -22,6 +22,16 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
 PINNED = re.compile(r"[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+")
 """``owner/repo@vX.Y.Z``: an exact release tag, not a moving major tag or a branch."""
+SECRETS = (
+    "PULUMI_BACKEND_URL",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "OS_AUTH_URL",
+    "OS_APPLICATION_CREDENTIAL_ID",
+    "OS_APPLICATION_CREDENTIAL_SECRET",
+)
+"""What docs/pr-previews.md tells the team to store as secrets."""
 
 
 def load(name: str) -> dict:
@@ -161,6 +171,16 @@ def test_deploy_updates_test_then_prod_behind_their_environments():
 
 
 def _secrets_from_github(job: dict) -> None:
-    """The state backend, its S3 credentials and the passphrase come from the repository's secrets."""
-    for name in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    """The state backend, its S3 credentials, the passphrase and the cloud's application credential
+    come from the repository's (or the environment's) secrets, never from the workflow file."""
+    for name in SECRETS:
         assert job["env"][name] == f"${{{{ secrets.{name} }}}}", name
+
+
+def test_docs_name_every_secret_the_workflows_read():
+    docs = (ROOT / "docs" / "pr-previews.md").read_text()
+    read = set()
+    for f in FILES:
+        read |= set(re.findall(r"secrets\.([A-Z_]+)", f.read_text())) - {"GITHUB_TOKEN"}
+    assert read == set(SECRETS)
+    assert [name for name in SECRETS if f"`{name}`" not in docs] == []
