@@ -26,6 +26,7 @@ Exit status: 0 after printing the diff, 2 on an error (unknown ref or stack, a f
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -136,6 +137,7 @@ class Revision:
         return self.ref if self.ref == self.commit[:12] else f"{self.ref} ({self.commit[:12]})"
 
 
+@functools.cache
 def repository() -> Path:
     """The top of the git repository holding the current directory (``git archive`` in a
     subdirectory would export only that subdirectory)."""
