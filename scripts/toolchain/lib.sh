@@ -89,7 +89,7 @@ tc_load_versions() {
   PULUMI_OPENSTACK_VERSION=$(tc_pin "$req" pulumi-openstack)
   PULUMI_KUBERNETES_VERSION=$(tc_pin "$req" pulumi-kubernetes)
   PULUMI_COMMAND_VERSION=$(tc_pin "$req" pulumi-command)
-  PULUMI_CLI_VERSION='' PULUMI_KUBERNETES_MODULE_VERSION='' GO_FALLBACK_TOOLCHAIN=''
+  PULUMI_CLI_VERSION='' PULUMI_KUBERNETES_MODULE_VERSION='' GO_FALLBACK_TOOLCHAIN='' ACTIONLINT_VERSION=''
   # shellcheck source=versions.env
   . "$root/scripts/toolchain/versions.env"
   PULUMI_CLI_VERSION=${PULUMI_CLI_VERSION:-$PULUMI_VERSION}
