@@ -162,11 +162,15 @@ def test_deploy_updates_test_then_prod_behind_their_environments():
     # The environment is the stack: prod's required reviewers (repository settings) gate prod's up.
     assert up["environment"] == "${{ inputs.stack }}"
     assert up["concurrency"] == {"group": "pulumi-up-${{ inputs.stack }}", "cancel-in-progress": False}
-    (run,) = [s for s in steps_using(up, "pulumi/actions") if s.get("with", {}).get("command")]
-    assert run["with"]["command"] == "up" and run["with"]["stack-name"] == "${{ inputs.stack }}"
-    assert run["with"]["policyPacks"] == "policies"
-    assert run["with"]["policyPackConfigs"] == "policies/config/${{ inputs.stack }}.json"
-    assert run["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+    # A preview with the pack gates the up: the action's up skips its own preview, and a stack
+    # policy would judge the stack only after the changes.
+    gate, run = [s for s in steps_using(up, "pulumi/actions") if s.get("with", {}).get("command")]
+    assert (gate["with"]["command"], run["with"]["command"]) == ("preview", "up")
+    for step in (gate, run):
+        assert step["with"]["stack-name"] == "${{ inputs.stack }}"
+        assert step["with"]["policyPacks"] == "policies"
+        assert step["with"]["policyPackConfigs"] == "policies/config/${{ inputs.stack }}.json"
+        assert step["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
     _secrets_from_github(up)
 
 
