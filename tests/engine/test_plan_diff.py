@@ -78,6 +78,14 @@ def names(urns) -> set[tuple[str, str]]:
     return {(urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]) for urn in urns}
 
 
+PLATFORM = ("k8splatform:index:Platform", "platform")
+
+
+def platform_paths(diff: dict) -> list[str]:
+    (what,) = [what for urn, what in diff["~"].items() if urn.endswith("::platform")]
+    return what.removeprefix("inputs ").split(", ")
+
+
 def expected_new_workers() -> set[tuple[str, str]]:
     base, more = run_program("test"), run_program("test", {"nodePools.worker.count": 4})
     return names(r.urn for r in more.resources) - names(r.urn for r in base.resources)
@@ -92,10 +100,14 @@ def test_a_new_worker_appears_and_nothing_else_changes(clone, toolchain):
     expected = expected_new_workers()
     assert {name for _, name in expected} >= {"platform-iaas-pool-worker-4", "platform-iaas-pool-worker-4-port"}
     assert names(diff["+"]) == expected
-    assert diff["-"] == {} and diff["~"] == {}
+    assert diff["-"] == {}
+    # Beside them only the capacity plan the Platform exposes to the policy pack (a component input).
+    assert names(diff["~"]) == {PLATFORM}
+    assert all(path.startswith("capacityPlan.") for path in platform_paths(diff))
+    assert "capacityPlan.total_nodes" in platform_paths(diff)
     appear = [line for line in run.stdout.splitlines() if line.startswith("+ ")]
     assert appear == sorted(appear)
-    assert run.stdout.splitlines()[-1].startswith(f"{len(expected)} appear, 0 disappear, 0 change, ")
+    assert run.stdout.splitlines()[-1].startswith(f"{len(expected)} appear, 0 disappear, 1 change, ")
     assert "Traceback" not in run.stderr
 
 
@@ -107,11 +119,13 @@ def test_going_back_removes_the_worker_and_names_the_changed_input(clone, toolch
     diff = parse(run.stdout)
     assert names(diff["-"]) == expected_new_workers()
     assert diff["+"] == {}
-    # The image is each worker's boot volume source; nothing else of the workers changes.
-    assert names(diff["~"]) == {
+    # The image is each worker's boot volume source; nothing else of the workers changes (and the
+    # Platform's capacity plan counts one worker fewer).
+    assert names(diff["~"]) == {PLATFORM} | {
         ("openstack:compute/instance:Instance", f"platform-iaas-pool-worker-{i}") for i in (1, 2, 3)
     }
-    assert set(diff["~"].values()) == {"inputs blockDevices[0].uuid"}
+    workers = {urn: what for urn, what in diff["~"].items() if "Instance::" in urn}
+    assert set(workers.values()) == {"inputs blockDevices[0].uuid"}
     assert OTHER_IMAGE not in run.stdout, "values are never printed, only key names"
 
 
