@@ -243,14 +243,41 @@ class Kubelet(_Model):
     """--max-pods; must fit the per-node pod prefix and the limit below."""
 
 
-class Limits(_Model):
-    """Kubernetes scalability limits the blueprint quotes (v1.18); checked by spec and policies."""
+UPSTREAM_LIMITS: dict[str, int] = {
+    "max_nodes": 5000,
+    "max_pods": 150000,
+    "max_containers": 300000,
+    "max_pods_per_node": 110,
+}
+"""Upstream's supported maxima ("Considerations for large clusters",
+https://kubernetes.io/docs/setup/best-practices/cluster-large/, and the kubelet's ``maxPods``
+default 110): a stack may lower a limit, never raise one past these (beyond them nothing upstream
+tests holds, and the rules and policies built on the limits would wave the cluster through)."""
 
-    max_nodes: int = 5000
-    max_pods: int = 150000
-    max_containers: int = 300000
-    max_pods_per_node: int = 100
-    """The blueprint says 100 (upstream today says 110)."""
+
+class Limits(_Model):
+    """Kubernetes scalability limits the blueprint quotes (v1.18); checked by spec and policies.
+    Each may be lowered, not raised past ``UPSTREAM_LIMITS``."""
+
+    max_nodes: int = Field(default=5000, ge=1)
+    """Nodes per cluster (default and maximum 5000)."""
+    max_pods: int = Field(default=150000, ge=1)
+    """Pods per cluster (default and maximum 150000)."""
+    max_containers: int = Field(default=300000, ge=1)
+    """Containers per cluster (default and maximum 300000)."""
+    max_pods_per_node: int = Field(default=100, ge=1)
+    """Pods per node. The blueprint says 100, the default; upstream supports up to 110, the maximum."""
+
+    @field_validator(*UPSTREAM_LIMITS)
+    @classmethod
+    def _at_most_upstream(cls, v: int, info: Any) -> int:
+        maximum = UPSTREAM_LIMITS[info.field_name]
+        if v > maximum:
+            raise ValueError(
+                f"{v} is above upstream Kubernetes' supported maximum {maximum} "
+                "(kubernetes.io/docs/setup/best-practices/cluster-large); a limit may be lowered, not raised"
+            )
+        return v
 
 
 class Kubernetes(_Model):
