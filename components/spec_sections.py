@@ -336,13 +336,24 @@ class CniPlugin(StrEnum):
 
 class Encapsulation(StrEnum):
     IPIP = "ipip"
+    """Calico IP-in-IP between all nodes (ipipMode Always): pod addresses never reach the wire."""
     VXLAN = "vxlan"
+    """VXLAN between all nodes (Calico vxlanMode Always; Flannel's only backend here)."""
+    NONE = "none"
+    """Calico native routing over BGP, no overlay: pod (and service) addresses are on the wire, so
+    every Kubernetes node's port lists the pod and service CIDRs as allowed address pairs."""
+
+
+NATIVE_ROUTING: frozenset[tuple[CniPlugin, Encapsulation]] = frozenset({(CniPlugin.CALICO, Encapsulation.NONE)})
+"""CNI modes that put pod addresses on the node subnet unencapsulated; Neutron's anti-spoofing drops
+them unless the ports allow them (kubespray docs/cloud_providers/openstack.md)."""
 
 
 class Cni(_Model):
     plugin: CniPlugin = CniPlugin.CALICO
     encapsulation: Encapsulation = Encapsulation.IPIP
-    """Calico: ipip or vxlan; Flannel: vxlan only."""
+    """Calico: ipip (default), vxlan or none (native routing, needs allowed address pairs);
+    Flannel: vxlan only."""
 
 
 class ApiEndpointKind(StrEnum):
