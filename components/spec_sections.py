@@ -384,9 +384,10 @@ class ApiEndpointOptions(_Model):
     vrrp_router_id: int = Field(default=51, ge=1, le=255)
     """haproxy-keepalived: VRRP virtual_router_id, unique among VRRP groups on the node subnet's
     L2 segment (default 51, keepalived's example value)."""
-    interface: str = Field(default="ens3", pattern=r"^[A-Za-z0-9_.-]{1,15}$")
-    """haproxy-keepalived: interface of the lb machines on the node subnet (default ``ens3``, the
-    first virtio NIC of Ubuntu cloud images under KVM)."""
+    interface: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,15}$")
+    """haproxy-keepalived: interface of the lb machines on the node subnet. Default: detected on
+    each lb machine from its default route (``ens3`` on Ubuntu cloud images under KVM); set it
+    for machines with several NICs."""
     octavia_provider: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$")
     """octavia: provider driver (``amphora``, ``ovn``); default: the cloud's default provider."""
     octavia_lb_method: OctaviaLbMethod = OctaviaLbMethod.LEAST_CONNECTIONS
