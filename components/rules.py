@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from components.quantity import mebibytes, millicores
 from components.rules_endpoint import Violation, api_endpoint, api_endpoint_options, endpoint_option_kinds
+from components.rules_rollout import rollout
 from components.sizing import Environment, sizing_row
 from components.spec import (
     ETCD_DATA_VOLUME,
@@ -370,6 +371,7 @@ STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
             _access,
             _workloads,
             _node_setup,
+            rollout,
         ),
         *(_images, _floating_ips, _public_ingress, _subnet_gateway, _storage_disks),
         # The control-plane layer adds (components/control_plane): endpoint options, etcd data volume.

@@ -1,4 +1,5 @@
-"""The whole stack configuration as one typed, validated model (sections in spec_sections.py).
+"""The whole stack configuration as one typed, validated model (sections in spec_sections.py and
+spec_platform.py).
 
 Every key of the ``k8s-platform`` config namespace is parsed here (unknown keys are rejected) and
 the cross-field rules in ``components/rules.py`` run before the program registers any resource.
@@ -20,23 +21,33 @@ from components import yaml_strict
 from components.openssh import check_ssh_public_key
 from components.render.seed import SEED_KEY, seed_problem
 from components.sizing import Environment
+from components.spec_platform import (
+    NATIVE_ROUTING,
+    ApiEndpointKind,
+    ApiEndpointOptions,
+    Cni,
+    CniPlugin,
+    Encapsulation,
+    LoggingPipeline,
+    NodeSetup,
+    OctaviaLbMethod,
+    OctaviaMonitor,
+    RegistryCa,
+    Storage,
+    Workload,
+)
 from components.spec_sections import (
     _DNS_LABEL,
     ETCD_DATA_VOLUME,
     KUBERNETES_ROLES,
-    NATIVE_ROUTING,
     ROLE_SIZING,
+    ROLLED_ROLES,
     Address,
     AllocationPool,
     AntiAffinity,
-    ApiEndpointKind,
-    ApiEndpointOptions,
     Cidr,
-    Cni,
-    CniPlugin,
     DataVolume,
     Duration,
-    Encapsulation,
     Etcd,
     EtcdBackup,
     EtcdTopology,
@@ -44,21 +55,14 @@ from components.spec_sections import (
     Kubelet,
     Kubernetes,
     Limits,
-    LoggingPipeline,
     Network,
     NodePool,
-    NodeSetup,
-    OctaviaLbMethod,
-    OctaviaMonitor,
     Quantity,
-    RegistryCa,
     ResourceList,
     Role,
     S3Target,
-    Storage,
     Taint,
     TaintEffect,
-    Workload,
     _Model,
 )
 
@@ -290,6 +294,7 @@ __all__ = [
     "NAMESPACE",
     "NATIVE_ROUTING",
     "ROLE_SIZING",
+    "ROLLED_ROLES",
     "SECRET_KEYS",
     "Address",
     "AllocationPool",

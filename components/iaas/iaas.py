@@ -22,7 +22,7 @@ from components.iaas.network import Network, NetworkArgs
 from components.iaas.node_pool import Node, NodePool, NodePoolArgs
 from components.iaas.rules_table import RulesInput, memberships
 from components.iaas.security_groups import SecurityGroups, SecurityGroupsArgs
-from components.spec import KUBERNETES_ROLES, NATIVE_ROUTING, ApiEndpointKind, Role, StackSpec
+from components.spec import KUBERNETES_ROLES, NATIVE_ROUTING, ROLLED_ROLES, ApiEndpointKind, Role, StackSpec
 
 
 def allowed_address_pairs(spec: StackSpec, role: Role) -> tuple[str, ...]:
@@ -109,6 +109,7 @@ class Iaas(pulumi.ComponentResource):
                     floating_ip_pool=floating_ip_pool(spec, pool.role),
                     network_ready=network.ready,
                     boot_after=[key_pair],
+                    pinned=pool.role in ROLLED_ROLES,
                 ),
                 opts=child,
             )

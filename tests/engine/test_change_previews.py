@@ -93,3 +93,44 @@ def test_removing_a_worker_deletes_only_its_resources_and_drains_it(deployed, re
     drain = run.program_steps()[order.index(node)]
     assert f"drain k8s-{stack}-worker-{n} " in drain["old"]["inputs"]["delete"]
     assert order.index(node) < order.index(machine)
+
+
+# ------------------------------------------------------------------ replacements (issue 16, item 2)
+
+NEW_IMAGE = "11111111-2222-4333-8444-555555555555"
+
+
+def replaced(run: Run) -> dict[str, list[str]]:
+    """Resource name -> its replacement's ops in the engine's order (create-replacement, delete-replaced, ...)."""
+    out: dict[str, list[str]] = {}
+    for s in run.program_steps():
+        if s["op"] in ("replace", "create-replacement", "delete-replaced"):
+            out.setdefault(s["urn"].rsplit("::", 1)[1], []).append(s["op"])
+    return out
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_a_new_worker_image_replaces_each_worker_delete_first(deployed):
+    run = preview_with(deployed, "test", {"nodePools.worker.image": NEW_IMAGE})
+    machines = {f"platform-iaas-pool-worker-{i}" for i in range(1, workers("test") + 1)}
+    plan = replaced(run)
+    assert machines <= set(plan), plan
+    for machine in machines:
+        # Nova keeps the reused port (and data volumes) on the old machine until it is deleted.
+        assert plan[machine].index("delete-replaced") < plan[machine].index("create-replacement"), plan[machine]
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_a_new_master_or_etcd_image_replaces_no_member_until_one_is_rolled(deployed):
+    run = preview_with(deployed, "test", {"nodePools.master.image": NEW_IMAGE, "nodePools.etcd.image": NEW_IMAGE})
+    assert run.changed() == {}, run.changed()
+    rolled = preview_with(
+        deployed,
+        "test",
+        {"nodePools.master.image": NEW_IMAGE, "nodePools.etcd.image": NEW_IMAGE, "nodePools.master.rollout": [2]},
+    )
+    plan = replaced(rolled)
+    machines = {name for name in plan if name.startswith("platform-iaas-pool-") and name.count("-") == 4}
+    assert machines == {"platform-iaas-pool-master-2"}, plan
+    ops = plan["platform-iaas-pool-master-2"]
+    assert ops.index("delete-replaced") < ops.index("create-replacement"), ops
