@@ -24,9 +24,10 @@ from components.spec import Role, Taint
 
 METADATA_PREFIX = "k8s-platform."
 """Instance metadata keys the policy pack and operators read (role, environment, pool, size)."""
-PINNED_PROPERTIES = ("flavorName", "blockDevices", "schedulerHints")
+PINNED_PROPERTIES = ("flavorName", "blockDevices", "schedulerHints", "metadata")
 """What a pinned member keeps while its pool changes: flavor (a resize reboots it), boot image,
-disk size and volume type (a replacement) and server group (a new group replaces it too)."""
+disk size and volume type (a replacement), server group (a new group replaces it too), and the
+metadata declaring its size (it still runs the old flavor)."""
 
 
 @dataclass(frozen=True)

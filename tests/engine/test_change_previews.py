@@ -134,3 +134,12 @@ def test_a_new_master_or_etcd_image_replaces_no_member_until_one_is_rolled(deplo
     assert machines == {"platform-iaas-pool-master-2"}, plan
     ops = plan["platform-iaas-pool-master-2"]
     assert ops.index("delete-replaced") < ops.index("create-replacement"), ops
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_a_new_etcd_flavor_resizes_one_member_per_up_keeping_the_quorum(deployed):
+    flavor = {"nodePools.etcd.flavor": "k8s.etcd.4c8g"}
+    assert preview_with(deployed, "test", flavor).changed() == {}
+    run = preview_with(deployed, "test", {**flavor, "nodePools.etcd.rollout": [2]})
+    machines = [u.rsplit("::", 1)[1] for op in run.changed().values() for u in op if "compute/instance:" in u]
+    assert machines == ["platform-iaas-pool-etcd-2"], run.changed()  # 2 of 3 members keep running
