@@ -6,15 +6,18 @@ system-reserved and kube-reserved, minus the hard eviction threshold for memory 
 evicts before that memory is used, see
 https://kubernetes.io/docs/tasks/administer-cluster/reserve-compute-resources/#node-allocatable).
 
-    python -m components.capacity Pulumi.prod.yaml
+    python -m components.capacity Pulumi.prod.yaml   (exit 0 sufficient, 1 insufficient, 2 config rejected)
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+
+import yaml
 
 from components.quantity import mebibytes, millicores
 from components.spec import (
@@ -251,21 +254,43 @@ def format_plan(spec: StackSpec, result: CapacityPlan) -> str:
     return "\n".join(lines)
 
 
+EXIT_SUFFICIENT = 0
+EXIT_INSUFFICIENT = 1
+"""The config is valid and the plan is short of nodes: add nodes to the pools marked SHORT."""
+EXIT_REJECTED = 2
+"""No plan: the stack file is missing, unreadable or breaks a config rule (argparse's usage code)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.capacity",
+        description="Print the blueprint's capacity plan of a stack file (docs/capacity.md).",
+        epilog=(
+            f"exit status: {EXIT_SUFFICIENT} the plan is sufficient; {EXIT_INSUFFICIENT} the plan is "
+            f"insufficient (a pool is SHORT of nodes); {EXIT_REJECTED} the config is rejected (no such "
+            "file, a rule broken: one line per problem naming the key) or the usage is wrong"
+        ),
+    )
+    parser.add_argument("stack_file", help="a Pulumi.<stack>.yaml file")
+    return parser
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m components.capacity Pulumi.<stack>.yaml", file=sys.stderr)
-        return 2
+    stack_file = _parser().parse_args(argv).stack_file
     try:
-        spec = load_stack_file(argv[0])
+        spec = load_stack_file(stack_file)
     except FileNotFoundError:
-        print(f"error: no stack file {argv[0]}", file=sys.stderr)
-        return 2
+        print(f"error: no stack file {stack_file}", file=sys.stderr)
+        return EXIT_REJECTED
+    except yaml.YAMLError as error:
+        print(f"error: config rejected: {stack_file} is not YAML: {error}", file=sys.stderr)
+        return EXIT_REJECTED
     except SpecError as error:
-        print(f"error: {argv[0]} is not a valid stack config:\n{error}", file=sys.stderr)
-        return 1
+        print(f"error: config rejected: {stack_file} is not a valid stack config:\n{error}", file=sys.stderr)
+        return EXIT_REJECTED
     result = plan(spec)
     print(format_plan(spec, result))
-    return 0 if result.sufficient else 1
+    return EXIT_SUFFICIENT if result.sufficient else EXIT_INSUFFICIENT
 
 
 if __name__ == "__main__":

@@ -11,25 +11,21 @@ import re
 from collections.abc import Callable, Iterator
 
 from components.quantity import mebibytes, millicores
+from components.rules_endpoint import Violation, api_endpoint, api_endpoint_options, endpoint_option_kinds
+from components.rules_rollout import rollout
 from components.sizing import Environment, sizing_row
 from components.spec import (
     ETCD_DATA_VOLUME,
     KUBERNETES_ROLES,
     ROLE_SIZING,
-    ApiEndpointKind,
     CniPlugin,
     Encapsulation,
     EtcdTopology,
-    OctaviaLbMethod,
-    OctaviaMonitor,
     Role,
     StackSpec,
     config_path,
 )
 
-Violation = tuple[str, str]
-MAX_LB_MACHINES = 15
-"""keepalived priorities 150, 140, ... 10: fifteen lb machines at most."""
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -76,44 +72,6 @@ def _masters(spec: StackSpec) -> Iterator[Violation]:
     for role in (Role.LB, Role.BASTION):
         if len(spec.pools(role)) > 1:
             yield config_path(("nodePools",)), f"at most one pool with role {role.value} is allowed"
-
-
-def _api_endpoint(spec: StackSpec) -> Iterator[Violation]:
-    lbs = spec.pools(Role.LB)
-    if spec.api_endpoint.value == "haproxy-keepalived":
-        needed = 1 if spec.environment == Environment.LAB else 2
-        if not lbs or lbs[0][1].count < needed:
-            path = ("nodePools", lbs[0][0], "count") if lbs else ("nodePools",)
-            yield (
-                config_path(path),
-                (f"apiEndpoint haproxy-keepalived needs a pool with role lb of at least {needed} machines"),
-            )
-    elif lbs:
-        yield config_path(("nodePools", lbs[0][0])), "apiEndpoint octavia uses no lb machines; remove the lb pool"
-
-
-def _api_endpoint_options(spec: StackSpec) -> Iterator[Violation]:
-    options = spec.api_endpoint_options
-    if spec.api_endpoint == ApiEndpointKind.HAPROXY_KEEPALIVED:
-        # keepalived priorities start at 150 and drop by 10 per lb machine (render/keepalived.py);
-        # they must stay >= 1, and 255 belongs to an address owner (RFC 3768 5.3.4).
-        for name, pool in spec.pools(Role.LB):
-            if pool.count > MAX_LB_MACHINES:
-                yield (
-                    config_path(("nodePools", name, "count")),
-                    f"keepalived priorities (150 down by 10) fit at most {MAX_LB_MACHINES} lb machines",
-                )
-        return
-    # The OVN provider has no HTTP(S) health monitors and balances by SOURCE_IP_PORT only
-    # (https://docs.openstack.org/ovn-octavia-provider/latest/admin/driver.html, "Limitations").
-    if options.octavia_provider == "ovn":
-        if options.octavia_monitor != OctaviaMonitor.TCP:
-            yield config_path(("apiEndpointOptions", "octaviaMonitor")), "the ovn provider supports TCP monitors only"
-        if options.octavia_lb_method != OctaviaLbMethod.SOURCE_IP_PORT:
-            yield (
-                config_path(("apiEndpointOptions", "octaviaLbMethod")),
-                "the ovn provider balances by SOURCE_IP_PORT only",
-            )
 
 
 def _etcd_data_volume(spec: StackSpec) -> Iterator[Violation]:
@@ -402,7 +360,8 @@ STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
         *(
             _etcd,
             _masters,
-            _api_endpoint,
+            api_endpoint,
+            endpoint_option_kinds,
             _cidrs,
             _addresses,
             _scale,
@@ -412,12 +371,11 @@ STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
             _access,
             _workloads,
             _node_setup,
+            rollout,
         ),
         *(_images, _floating_ips, _public_ingress, _subnet_gateway, _storage_disks),
         # The control-plane layer adds (components/control_plane): endpoint options, etcd data volume.
-        *(_api_endpoint_options, _etcd_data_volume),
-        # The kubeadm layer adds: the node preparation's mirrors and trusted registries.
-        _node_setup,
+        *(api_endpoint_options, _etcd_data_volume),
     ),
     # Counting addresses and pod ranges for the declared machines only makes sense once the shape
     # is valid; a 5001-node pool is reported as the node limit, not also as a too-small subnet.

@@ -1,4 +1,5 @@
-"""The whole stack configuration as one typed, validated model (sections in spec_sections.py).
+"""The whole stack configuration as one typed, validated model (sections in spec_sections.py and
+spec_platform.py).
 
 Every key of the ``k8s-platform`` config namespace is parsed here (unknown keys are rejected) and
 the cross-field rules in ``components/rules.py`` run before the program registers any resource.
@@ -14,28 +15,39 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
+from components import yaml_strict
 from components.openssh import check_ssh_public_key
 from components.render.seed import SEED_KEY, seed_problem
 from components.sizing import Environment
+from components.spec_platform import (
+    NATIVE_ROUTING,
+    ApiEndpointKind,
+    ApiEndpointOptions,
+    Cni,
+    CniPlugin,
+    Encapsulation,
+    LoggingPipeline,
+    NodeSetup,
+    OctaviaLbMethod,
+    OctaviaMonitor,
+    RegistryCa,
+    Storage,
+    Workload,
+)
 from components.spec_sections import (
     _DNS_LABEL,
     ETCD_DATA_VOLUME,
     KUBERNETES_ROLES,
     ROLE_SIZING,
+    ROLLED_ROLES,
     Address,
     AllocationPool,
     AntiAffinity,
-    ApiEndpointKind,
-    ApiEndpointOptions,
     Cidr,
-    Cni,
-    CniPlugin,
     DataVolume,
     Duration,
-    Encapsulation,
     Etcd,
     EtcdBackup,
     EtcdTopology,
@@ -43,21 +55,14 @@ from components.spec_sections import (
     Kubelet,
     Kubernetes,
     Limits,
-    LoggingPipeline,
     Network,
     NodePool,
-    NodeSetup,
-    OctaviaLbMethod,
-    OctaviaMonitor,
     Quantity,
-    RegistryCa,
     ResourceList,
     Role,
     S3Target,
-    Storage,
     Taint,
     TaintEffect,
-    Workload,
     _Model,
 )
 
@@ -168,6 +173,8 @@ def _pydantic_violations(error: ValidationError) -> list[tuple[str, str]]:
             message = "unknown key (not part of the config schema; check the spelling)"
         elif item["type"] == "missing":
             message = "required key is missing"
+        elif item["type"] == "value_error":  # our own validators' text, without pydantic's prefix
+            message = message.removeprefix("Value error, ")
         out.append((config_path(loc), message))
     return out
 
@@ -254,10 +261,26 @@ def _seed_violations(data: dict[str, Any], reported: set[str], stack: str | None
     return [(path, problem)] if problem else []
 
 
+def read_stack_document(path: str | Path) -> dict[str, Any]:
+    """A whole ``Pulumi.<stack>.yaml`` document; a key written twice is a SpecError naming it (YAML
+    parsers, PyYAML and the CLI's alike, would keep the last one without a word)."""
+    try:
+        return yaml_strict.load(Path(path).read_text(), str(path)) or {}
+    except yaml_strict.DuplicateKeyError as error:
+        raise SpecError([(_stack_file_path(d.path), yaml_strict.describe(d)) for d in error.duplicates]) from None
+
+
 def read_stack_file(path: str | Path) -> dict[str, Any]:
-    """The ``config:`` map of a ``Pulumi.<stack>.yaml`` file."""
-    document = yaml.safe_load(Path(path).read_text()) or {}
-    return document.get("config") or {}
+    """The ``config:`` map of a ``Pulumi.<stack>.yaml`` file (see ``read_stack_document``)."""
+    return read_stack_document(path).get("config") or {}
+
+
+def _stack_file_path(path: tuple[str | int, ...]) -> str:
+    """A stack file's ``config`` / ``k8s-platform:key`` / ... as the key path (other paths dotted)."""
+    prefix = NAMESPACE + ":"
+    if len(path) >= 2 and path[0] == "config" and isinstance(path[1], str) and path[1].startswith(prefix):
+        return config_path((path[1][len(prefix) :], *path[2:]))
+    return yaml_strict.dotted(path)
 
 
 def load_stack_file(path: str | Path) -> StackSpec:
@@ -269,7 +292,9 @@ __all__ = [
     "ETCD_DATA_VOLUME",
     "KUBERNETES_ROLES",
     "NAMESPACE",
+    "NATIVE_ROUTING",
     "ROLE_SIZING",
+    "ROLLED_ROLES",
     "SECRET_KEYS",
     "Address",
     "AllocationPool",
@@ -310,5 +335,6 @@ __all__ = [
     "config_path",
     "load_stack_file",
     "parse",
+    "read_stack_document",
     "read_stack_file",
 ]

@@ -1,6 +1,7 @@
 """The building blocks of the stack config: one pydantic model per section (nodePools, network,
-kubelet, etcd, ...), with their enums and field rules. ``components/spec.py`` assembles them into
-``StackSpec`` and loads it; import them from there.
+kubelet, kubernetes, etcd), with their enums and field rules; the platform choices (CNI, API
+endpoint, logging, storage, workloads, node setup) are in spec_platform.py. ``components/spec.py``
+assembles them into ``StackSpec`` and loads it; import them from there.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ ROLE_SIZING: dict[Role, NodeKind | None] = {
 }
 KUBERNETES_ROLES = frozenset({Role.MASTER, Role.WORKER, Role.INGRESS, Role.STORAGE})
 """Roles whose machines join the Kubernetes cluster as nodes."""
+ROLLED_ROLES = frozenset({Role.MASTER, Role.ETCD})
+"""Roles whose pools change one member per ``up`` (``rollout``): replacing or resizing every master or
+etcd member at once takes the control plane, or etcd's quorum, away."""
 
 
 class TaintEffect(StrEnum):
@@ -145,6 +149,12 @@ class NodePool(_Model):
     """Kubernetes node taints applied at join time."""
     data_volumes: tuple[DataVolume, ...] = ()
     """Extra volumes per machine (Ceph OSD disks, etcd data); always protected."""
+    rollout: tuple[int, ...] = ()
+    """Master and etcd pools only: the member (its number, from 1) that takes the pool's current
+    image, flavor, disk size, volume type and server group on this ``up``. The other members keep
+    what they run, so a changed pool never replaces or resizes every member at once; roll one
+    member per ``up`` (docs/runbooks/upgrade.md, 9.5). Default: none, every existing member keeps
+    its machine and new members take the pool's values."""
 
     @field_validator("labels")
     @classmethod
@@ -243,14 +253,41 @@ class Kubelet(_Model):
     """--max-pods; must fit the per-node pod prefix and the limit below."""
 
 
-class Limits(_Model):
-    """Kubernetes scalability limits the blueprint quotes (v1.18); checked by spec and policies."""
+UPSTREAM_LIMITS: dict[str, int] = {
+    "max_nodes": 5000,
+    "max_pods": 150000,
+    "max_containers": 300000,
+    "max_pods_per_node": 110,
+}
+"""Upstream's supported maxima ("Considerations for large clusters",
+https://kubernetes.io/docs/setup/best-practices/cluster-large/, and the kubelet's ``maxPods``
+default 110): a stack may lower a limit, never raise one past these (beyond them nothing upstream
+tests holds, and the rules and policies built on the limits would wave the cluster through)."""
 
-    max_nodes: int = 5000
-    max_pods: int = 150000
-    max_containers: int = 300000
-    max_pods_per_node: int = 100
-    """The blueprint says 100 (upstream today says 110)."""
+
+class Limits(_Model):
+    """Kubernetes scalability limits the blueprint quotes (v1.18); checked by spec and policies.
+    Each may be lowered, not raised past ``UPSTREAM_LIMITS``."""
+
+    max_nodes: int = Field(default=5000, ge=1)
+    """Nodes per cluster (default and maximum 5000)."""
+    max_pods: int = Field(default=150000, ge=1)
+    """Pods per cluster (default and maximum 150000)."""
+    max_containers: int = Field(default=300000, ge=1)
+    """Containers per cluster (default and maximum 300000)."""
+    max_pods_per_node: int = Field(default=100, ge=1)
+    """Pods per node. The blueprint says 100, the default; upstream supports up to 110, the maximum."""
+
+    @field_validator(*UPSTREAM_LIMITS)
+    @classmethod
+    def _at_most_upstream(cls, v: int, info: Any) -> int:
+        maximum = UPSTREAM_LIMITS[info.field_name]
+        if v > maximum:
+            raise ValueError(
+                f"{v} is above upstream Kubernetes' supported maximum {maximum} "
+                "(kubernetes.io/docs/setup/best-practices/cluster-large); a limit may be lowered, not raised"
+            )
+        return v
 
 
 class Kubernetes(_Model):
@@ -300,114 +337,3 @@ class Etcd(_Model):
     """sha256 of that tarball, checked before anything is installed. Default: none, and the tarball
     is checked against the ``SHA256SUMS`` file published next to it (same origin: this catches a
     damaged download, not a tampered mirror; set this to pin the checksum you verified)."""
-
-
-class CniPlugin(StrEnum):
-    CALICO = "calico"
-    FLANNEL = "flannel"
-
-
-class Encapsulation(StrEnum):
-    IPIP = "ipip"
-    VXLAN = "vxlan"
-
-
-class Cni(_Model):
-    plugin: CniPlugin = CniPlugin.CALICO
-    encapsulation: Encapsulation = Encapsulation.IPIP
-    """Calico: ipip or vxlan; Flannel: vxlan only."""
-
-
-class ApiEndpointKind(StrEnum):
-    HAPROXY_KEEPALIVED = "haproxy-keepalived"
-    OCTAVIA = "octavia"
-
-
-class OctaviaLbMethod(StrEnum):
-    """Octavia pool algorithms (the OVN provider implements SOURCE_IP_PORT only)."""
-
-    ROUND_ROBIN = "ROUND_ROBIN"
-    LEAST_CONNECTIONS = "LEAST_CONNECTIONS"
-    SOURCE_IP_PORT = "SOURCE_IP_PORT"
-
-
-class OctaviaMonitor(StrEnum):
-    """Octavia health-monitor types that fit the apiserver."""
-
-    HTTPS = "HTTPS"
-    """``GET /readyz`` over TLS (what Kubernetes documents for load balancers); amphora provider."""
-    TCP = "TCP"
-    """Connect only; the OVN provider's choice (it has no HTTP(S) monitors)."""
-
-
-class ApiEndpointOptions(_Model):
-    """Tuning of the API endpoint; which fields apply depends on ``apiEndpoint``."""
-
-    vrrp_router_id: int = Field(default=51, ge=1, le=255)
-    """haproxy-keepalived: VRRP virtual_router_id, unique among VRRP groups on the node subnet's
-    L2 segment (default 51, keepalived's example value)."""
-    interface: str = Field(default="ens3", pattern=r"^[A-Za-z0-9_.-]{1,15}$")
-    """haproxy-keepalived: interface of the lb machines on the node subnet (default ``ens3``, the
-    first virtio NIC of Ubuntu cloud images under KVM)."""
-    octavia_provider: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$")
-    """octavia: provider driver (``amphora``, ``ovn``); default: the cloud's default provider."""
-    octavia_lb_method: OctaviaLbMethod = OctaviaLbMethod.LEAST_CONNECTIONS
-    """octavia: pool algorithm (default LEAST_CONNECTIONS: API clients hold long watches)."""
-    octavia_monitor: OctaviaMonitor = OctaviaMonitor.HTTPS
-    """octavia: health monitor, HTTPS ``GET /readyz`` (default) or TCP."""
-
-
-class LoggingPipeline(StrEnum):
-    DIRECT = "direct"
-    KAFKA = "kafka"
-
-
-class Storage(_Model):
-    ssd_volume_type: str
-    """Cinder volume type backed by SSDs; required for masters and etcd."""
-
-
-class Workload(_Model):
-    name: str
-    apps: int = Field(default=1, ge=1)
-    """Number of applications with this shape."""
-    replicas: int = Field(ge=1)
-    """Replicas per application."""
-    containers: int = Field(default=1, ge=1)
-    """Containers per pod."""
-    cpu: Quantity
-    """CPU request per pod."""
-    memory: Quantity
-    """Memory request per pod."""
-    pool: str = "worker"
-    """Node pool the pods run on."""
-
-
-class RegistryCa(_Model):
-    """A registry with its own CA (the blueprint's Harbor with a self-signed certificate)."""
-
-    host: str
-    """Registry host as images name it, with ``:port`` if not 443 (e.g. ``harbor.example.com``)."""
-    ca_cert: str
-    """The registry's CA certificate, one PEM certificate (public, not a secret)."""
-
-
-class NodeSetup(_Model):
-    """Where Kubernetes nodes get their packages and whom they trust (node preparation script).
-
-    Every default is upstream; an air-gapped site points each URL at its internal mirror."""
-
-    apt_repository: str | None = None
-    """Kubernetes apt repository (ending in ``/``). Default: pkgs.k8s.io for the pinned minor."""
-    apt_key_url: str | None = None
-    """Signing key of that repository. Default: ``<aptRepository>Release.key``."""
-    artifact_base_url: str | None = None
-    """Mirror holding the containerd, runc and CNI release files and checksums under their upstream
-    names. Default: the upstream GitHub release URLs."""
-    sandbox_image: str | None = None
-    """Pod sandbox image (a Harbor proxy path on air-gapped sites). Default: registry.k8s.io/pause."""
-    registries: tuple[RegistryCa, ...] = ()
-    """Registries whose CA containerd and the system store trust (Harbor). Default: none."""
-    ntp_servers: tuple[Address, ...] = ()
-    """NTP servers for chrony (the blueprint's TLS troubleshooting starts with clock skew).
-    Default: the distribution's pool."""

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from components.spec import SpecError, read_stack_document
+
 ROOT = Path(__file__).resolve().parents[1]
 PROVIDER_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
 """What a secrets provider writes into a stack file."""
@@ -155,7 +157,11 @@ def locate(stack: str, command: str, env: dict[str, str]) -> Place:
     source = source_dir / f"Pulumi.{stack}.yaml"
     if not source.is_file():
         raise EntryError(f"no stack file {source} (stacks: lab, test, prod)")
-    document = yaml.safe_load(source.read_text()) or {}
+    try:
+        # Strict: the CLI's YAML reader, like PyYAML's, would keep the last of a key written twice.
+        document = read_stack_document(source)
+    except SpecError as error:
+        raise EntryError(f"{source} is not a valid stack file:\n{error}") from None
     if source_dir != ROOT:
         local_backend(env, state / "backend")
         stack_file = write_copy(state / "project", stack, document)

@@ -78,7 +78,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/router:Router": 1,
         "openstack:networking/routerInterface:RouterInterface": 1,
         "openstack:networking/secGroup:SecGroup": 6,
-        "openstack:networking/secGroupRule:SecGroupRule": 26,
+        "openstack:networking/secGroupRule:SecGroupRule": 27,
         "openstack:compute/serverGroup:ServerGroup": 5,
         "openstack:networking/port:Port": 12,  # 11 machines + the API VIP port
         "openstack:compute/instance:Instance": 11,
@@ -103,7 +103,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/router:Router": 1,
         "openstack:networking/routerInterface:RouterInterface": 1,
         "openstack:networking/secGroup:SecGroup": 8,
-        "openstack:networking/secGroupRule:SecGroupRule": 32,
+        "openstack:networking/secGroupRule:SecGroupRule": 33,
         "openstack:compute/serverGroup:ServerGroup": 9,
         "openstack:networking/port:Port": 52,  # 51 machines + the API VIP port
         "openstack:compute/instance:Instance": 51,

@@ -83,6 +83,10 @@ class Registration:
     """The ID the mocks gave a custom resource."""
     outputs: dict[str, Any] = field(default_factory=dict)
     """The state the mocks returned (secret values marked), as a cloud would after ``up``."""
+    delete_before_replace: bool = False
+    """The resource is deleted before its replacement is created (``delete_before_replace``)."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """Input properties whose changes the engine ignores (``ignore_changes``)."""
 
 
 @dataclass
@@ -179,6 +183,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     id=response.id,
                     outputs=_unwrap(rpc.deserialize_properties(response.object, keep_internal=True)),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
         return response

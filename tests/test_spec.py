@@ -158,7 +158,7 @@ def test_bad_config_raises_a_clean_run_error_and_registers_nothing():
 
 def test_capacity_cli_reports_a_bad_stack_file_without_traceback(tmp_path):
     result = capacity_cli(tmp_path, "prod", {"etcd.members": 4})
-    assert result.returncode == 1
+    assert result.returncode == 2  # config rejected; 1 is an insufficient plan
     assert "Traceback" not in result.stderr
     assert "k8s-platform:etcd.members: outside lab etcd runs 3 or 5 members" in result.stderr
 

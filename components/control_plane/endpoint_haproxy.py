@@ -11,7 +11,8 @@ Resources (children of the ApiServerEndpoint):
   longer ones), a secret Output either way;
 - per lb machine three SSH steps, in order: install haproxy + keepalived and set
   ``net.ipv4.ip_nonlocal_bind=1``; push haproxy.cfg, ``haproxy -c``, reload; push keepalived.conf,
-  ``keepalived -t``, reload. The rendered files are the steps' stdin, so a changed master list
+  ``keepalived -t``, reload (the interface detected from the default route first, unless
+  ``apiEndpointOptions.interface`` names it). The rendered files are the steps' stdin, so a changed master list
   changes the input and runs the step again; the keepalived file holds the password and is a
   secret Output. Every step also carries the machine's instance ID: a rebuilt machine is
   configured again.
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
+KEEPALIVED_INTERFACE_FILE = "/etc/keepalived/k8s-platform-interface.conf"
+"""Detected VRRP interface (``apiEndpointOptions.interface`` unset), written by the keepalived step."""
 KEEPALIVED_CHECK_LOG = "/var/log/k8s-platform-keepalived-check.log"
 """Where ``keepalived -t`` writes its messages on the lb machine (root only; never in the state)."""
 AUTH_PASS_KEY = "keepalivedAuthPass"
@@ -112,6 +115,8 @@ def build_haproxy_keepalived(parent: pulumi.Resource, name: str, args: ApiServer
                     virtual_router_id=spec.api_endpoint_options.vrrp_router_id,
                     auth_pass=v[1],
                     interface=spec.api_endpoint_options.interface,
+                    ready_port=HAPROXY_STATS_PORT,
+                    interface_file=KEEPALIVED_INTERFACE_FILE,
                 )
             )
         )
@@ -153,7 +158,13 @@ def _configure(
     return command.remote.Command(
         f"{name}-{node.name}-keepalived",
         connection=connection,
-        create=step(KEEPALIVED_APPLY, CONFIG=KEEPALIVED_CONF, CHECK_LOG=KEEPALIVED_CHECK_LOG),
+        create=step(
+            KEEPALIVED_APPLY,
+            CONFIG=KEEPALIVED_CONF,
+            CHECK_LOG=KEEPALIVED_CHECK_LOG,
+            INTERFACE=args.spec.api_endpoint_options.interface or "",
+            INTERFACE_FILE=KEEPALIVED_INTERFACE_FILE,
+        ),
         stdin=pulumi.Output.secret(
             keepalived_conf.apply(lambda text: payload([RemoteFile(KEEPALIVED_CONF, text, mode="0600")]))
         ),

@@ -131,7 +131,8 @@ apt_install() {
 LB_PREPARE = (
     APT_INSTALL
     + r"""
-apt_install haproxy keepalived
+# curl: keepalived's apiserver check asks haproxy (render/keepalived.py); cloud images have it.
+apt_install haproxy keepalived curl
 # haproxy binds the VIP on the BACKUP machine too, which does not hold the address until a
 # failover (render/haproxy.py); without this the bind fails there.
 printf 'net.ipv4.ip_nonlocal_bind = 1\n' > /etc/sysctl.d/90-k8s-platform-haproxy.conf
@@ -163,6 +164,20 @@ KEEPALIVED_APPLY = (
     STAGE_FILES
     + r"""
 stage_payload
+# No configured interface: the default route's (what carries the node subnet on a one-NIC cloud
+# machine). The rendered file includes INTERFACE_FILE for it (keepalived parameter substitution).
+if [[ -z "$INTERFACE" ]]; then
+  detected=$(ip -4 route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')
+  if [[ -z "$detected" ]]; then
+    echo "no IPv4 default route on $NODE to detect the VRRP interface from; set apiEndpointOptions.interface" >&2
+    exit 1
+  fi
+  mkdir -p -- "$(dirname -- "$INTERFACE_FILE")"
+  printf '%s\n' "\$K8S_PLATFORM_INTERFACE=$detected" >"$INTERFACE_FILE.tmp"
+  chmod 0644 -- "$INTERFACE_FILE.tmp"
+  mv -f -- "$INTERFACE_FILE.tmp" "$INTERFACE_FILE"
+  echo "VRRP interface on $NODE: $detected (its default route)"
+fi
 # keepalived -t: config test, non-zero on an error (an unknown interface included). Its messages
 # (line numbers and keywords) go to a root-only file on the machine, not to this command's output,
 # which pulumi-command keeps in the state: the file being tested holds the VRRP password.
@@ -177,4 +192,5 @@ echo "keepalived configuration applied on $NODE (instance $INSTANCE_ID)"
 """
 )
 """Push ``keepalived.conf`` (payload, secret: VRRP password), ``keepalived -t``, enable, reload.
-Values: NODE, INSTANCE_ID, CONFIG (its path), CHECK_LOG (root-only file for the test's messages)."""
+Values: NODE, INSTANCE_ID, CONFIG (its path), CHECK_LOG (root-only file for the test's messages),
+INTERFACE (configured name, or empty: detect it into INTERFACE_FILE, which the config includes)."""

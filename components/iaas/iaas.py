@@ -22,7 +22,7 @@ from components.iaas.network import Network, NetworkArgs
 from components.iaas.node_pool import Node, NodePool, NodePoolArgs
 from components.iaas.rules_table import RulesInput, memberships
 from components.iaas.security_groups import SecurityGroups, SecurityGroupsArgs
-from components.spec import KUBERNETES_ROLES, ApiEndpointKind, CniPlugin, Role, StackSpec
+from components.spec import KUBERNETES_ROLES, NATIVE_ROUTING, ROLLED_ROLES, ApiEndpointKind, Role, StackSpec
 
 
 def allowed_address_pairs(spec: StackSpec, role: Role) -> tuple[str, ...]:
@@ -32,9 +32,10 @@ def allowed_address_pairs(spec: StackSpec, role: Role) -> tuple[str, ...]:
         # keepalived moves the VIP between the lb machines; Neutron drops traffic from an address
         # the port does not own unless it is an allowed address pair.
         pairs.append(f"{spec.network.api_vip}/32")
-    if role in KUBERNETES_ROLES and spec.cni.plugin == CniPlugin.CALICO:
-        # Calico routes pod and service addresses without NAT where it does not encapsulate
-        # (kubespray docs/cloud_providers/openstack.md: "allowed address pairs" for Calico).
+    if role in KUBERNETES_ROLES and (spec.cni.plugin, spec.cni.encapsulation) in NATIVE_ROUTING:
+        # Only where the CNI does not encapsulate do pod and service addresses reach the wire
+        # (kubespray docs/cloud_providers/openstack.md, "allowed address pairs"); an overlay's outer
+        # packets carry node addresses, and extra pairs would only widen what a port may spoof.
         pairs += [str(spec.network.pod_cidr), str(spec.network.service_cidr)]
     return tuple(pairs)
 
@@ -108,6 +109,7 @@ class Iaas(pulumi.ComponentResource):
                     floating_ip_pool=floating_ip_pool(spec, pool.role),
                     network_ready=network.ready,
                     boot_after=[key_pair],
+                    pinned=pool.role in ROLLED_ROLES,
                 ),
                 opts=child,
             )

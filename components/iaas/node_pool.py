@@ -24,6 +24,10 @@ from components.spec import Role, Taint
 
 METADATA_PREFIX = "k8s-platform."
 """Instance metadata keys the policy pack and operators read (role, environment, pool, size)."""
+PINNED_PROPERTIES = ("flavorName", "blockDevices", "schedulerHints", "metadata")
+"""What a pinned member keeps while its pool changes: flavor (a resize reboots it), boot image,
+disk size and volume type (a replacement), server group (a new group replaces it too), and the
+metadata declaring its size (it still runs the old flavor)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,10 @@ class NodePoolArgs:
     subnet is routed. Empty for a pre-provisioned network."""
     boot_after: Sequence[pulumi.Resource] = ()
     """Other resources the instances wait for (the key pair, referenced by plain name)."""
+    pinned: bool = False
+    """Members not listed in ``pool.rollout`` keep their image, flavor, boot disk and server group
+    when the pool's change (``ignore_changes``): master and etcd pools, rolled one member per up.
+    Default: False, every member follows the pool."""
 
 
 class NodePool(pulumi.ComponentResource):
@@ -167,7 +175,14 @@ class NodePool(pulumi.ComponentResource):
             metadata=metadata,
             # A clean ACPI shutdown lets kubelet, etcd and Ceph stop before the machine is deleted.
             stop_before_destroy=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.network_ready, *args.boot_after]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*args.network_ready, *args.boot_after],
+                # The replacement reuses the port (same address) and the data volumes: Nova refuses a
+                # port or volume still attached to the old machine, so the old one goes first.
+                delete_before_replace=True,
+                ignore_changes=list(PINNED_PROPERTIES) if args.pinned and index not in pool.rollout else None,
+            ),
         )
         volume_ids = {}
         for volume in pool.data_volumes:
@@ -181,7 +196,11 @@ class NodePool(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
             openstack.compute.VolumeAttach(
-                f"{prefix}-{volume.name}-attach", instance_id=instance.id, volume_id=data.id, opts=child
+                f"{prefix}-{volume.name}-attach",
+                instance_id=instance.id,
+                volume_id=data.id,
+                # A volume attaches to one machine at a time: detach before the new attachment.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
             volume_ids[volume.name] = data.id
         floating_ip = None

@@ -35,8 +35,11 @@ Consequences to know:
 
 - With a bastion pool, SSH reaches the other machines only from the bastion (use it as the jump
   host); without one, from `network.adminCidrs`.
-- kubelet (10250) answers the masters only: metrics-server and Prometheus' kubelet/cAdvisor scrapes
-  must run on the masters or go through the API server proxy, or the add-on layer adds a rule here.
+- kubelet (10250) answers every Kubernetes node (`node` to `node`): the apiserver, and metrics-server
+  and Prometheus, which run on workers; node-exporter (9100) answers the monitoring nodes (workers).
+- Allowed address pairs: an lb port lists the API VIP (keepalived moves it); Kubernetes node ports
+  list the pod and service CIDRs only with `cni.encapsulation: none` (Calico native routing), the one
+  mode that puts pod addresses on the wire.
 - The Ceph rules assume Rook's host networking; with pod networking Ceph rides the CNI overlay.
 - Octavia (`apiEndpoint: octavia`): the masters accept 6443 from the node subnet, where the amphorae
   have their member-side addresses; the listener's `allowed_cidrs` restrict the clients.

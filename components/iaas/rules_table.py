@@ -43,6 +43,7 @@ NODE_PORT_RANGE = (30000, 32767)
 K8S_PORTS = "https://kubernetes.io/docs/reference/networking/ports-and-protocols/"
 CALICO = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements"
 FLANNEL = "https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md#vxlan"
+NODE_EXPORTER = "https://github.com/prometheus/node_exporter#installation-and-usage"
 CEPH = "https://docs.ceph.com/en/latest/rados/configuration/network-config-ref/"
 ROOK = "https://rook.io/docs/rook/latest/CRDs/Cluster/network-providers/"
 VRRP_RFC = "https://www.rfc-editor.org/rfc/rfc5798#section-5.1.1.4"
@@ -59,6 +60,7 @@ REFERENCES: dict[str, str] = {
     K8S_PORTS: "kubernetes-ports",
     CALICO: "calico-requirements",
     FLANNEL: "flannel-vxlan",
+    NODE_EXPORTER: "node-exporter",
     CEPH: "ceph-network",
     ROOK: "rook-network",
     VRRP_RFC: "rfc5798-vrrp",
@@ -146,7 +148,8 @@ class RulesInput:
     cni: CniPlugin
     """calico or flannel: decides the overlay rules between nodes."""
     encapsulation: Encapsulation
-    """Calico ipip (BGP 179 + IP protocol 4) or vxlan (UDP 4789); flannel is always vxlan (8472)."""
+    """Calico ipip (BGP 179 + IP protocol 4), vxlan (UDP 4789) or none (BGP 179, native routing);
+    flannel is always vxlan (8472)."""
     api_endpoint: ApiEndpointKind
     """haproxy-keepalived (lb group, VRRP, stats) or octavia (amphorae on the node subnet)."""
     etcd_topology: EtcdTopology
@@ -283,12 +286,24 @@ def _etcd(i: RulesInput) -> Iterator[SecurityRule]:
         yield _allow(master, "etcd", master, why, "tcp", (2379, 2380), K8S_PORTS)
 
 
+MONITORING_ROLE = Role.WORKER
+"""Where Prometheus and metrics-server run: the general worker pools (the add-on layer schedules
+them there; masters are tainted, ingress and storage nodes are dedicated)."""
+NODE_EXPORTER_PORT = 9100
+"""prometheus-node-exporter's host-network port on every node."""
+
+
 def _kubelet(i: RulesInput) -> Iterator[SecurityRule]:
-    # Only the control plane talks to kubelets (logs, exec, port-forward); scheduler and
-    # controller-manager metrics (10259/10257) bind to localhost under kubeadm and need no rule.
-    if _has(i, Role.MASTER):
-        why = "kubelet API for kube-apiserver only"
-        yield _allow(NODE_GROUP, "kubelet", Role.MASTER.value, why, "tcp", 10250, K8S_PORTS)
+    # The apiserver (logs, exec, port-forward) and metrics-server and Prometheus (resource metrics,
+    # cAdvisor), which run on workers, all read kubelets: node to node covers all (masters carry
+    # `node` too). Scheduler and controller-manager metrics (10259/10257) bind to localhost under
+    # kubeadm and need no rule.
+    if NODE_GROUP in groups(i):
+        why = "kubelet API for kube-apiserver, metrics-server and Prometheus (they run on workers)"
+        yield _allow(NODE_GROUP, "kubelet", NODE_GROUP, why, "tcp", 10250, K8S_PORTS)
+    if NODE_GROUP in groups(i) and _has(i, MONITORING_ROLE):
+        why = "node-exporter (host network) for Prometheus on the monitoring nodes (workers)"
+        yield _allow(NODE_GROUP, "node-exporter", MONITORING_ROLE.value, why, "tcp", NODE_EXPORTER_PORT, NODE_EXPORTER)
 
 
 def _cni(i: RulesInput) -> Iterator[SecurityRule]:
@@ -299,10 +314,11 @@ def _cni(i: RulesInput) -> Iterator[SecurityRule]:
         why = "flannel VXLAN overlay between nodes (Linux default port 8472)"
         yield _allow(node, "vxlan", node, why, "udp", 8472, FLANNEL)
         return
-    if i.encapsulation == Encapsulation.IPIP:
+    if i.encapsulation in (Encapsulation.IPIP, Encapsulation.NONE):
         yield _allow(node, "bgp", node, "Calico BGP (BIRD) full mesh between nodes", "tcp", 179, CALICO)
+    if i.encapsulation == Encapsulation.IPIP:
         yield _allow(node, "ipip", node, "Calico IP-in-IP overlay between nodes (IP protocol 4)", "4", None, CALICO)
-    else:
+    elif i.encapsulation == Encapsulation.VXLAN:
         yield _allow(node, "vxlan", node, "Calico VXLAN overlay between nodes", "udp", 4789, CALICO)
     why = "Calico Felix to Typha (the operator runs Typha on some nodes)"
     yield _allow(node, "typha", node, why, "tcp", 5473, CALICO)

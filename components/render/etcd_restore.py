@@ -28,6 +28,16 @@ also leaves the member as it was; only then it stops etcd, renames the data dire
 (``<data-dir>.bak-<UTC time>``, never deleted: the roll-back) and renames the staging directory in.
 etcd is started without waiting (``systemctl start --no-block``): a member cannot report ready
 before a quorum of members is restored, and the operator restores them one after the other.
+
+Where the offline tool supports them (etcdutl, etcd >= 3.5.x; the pinned 3.6 has them, Debian's
+3.4 etcdctl does not), the restore adds ``--bump-revision --mark-compacted``: revisions never go
+backwards for the apiserver's watch caches (https://etcd.io/docs/v3.6/op-guide/recovery/,
+"Restoring a cluster"; etcd-io/etcd#16028). The script detects the flags from the tool's own
+``--help`` rather than parsing versions, and says which way it restored.
+
+The script is installed on every etcd member (the lab's master is one); a master of an external
+etcd has no etcdctl, so its two steps (park and restore the apiserver manifest) are commands in the
+runbook.
 """
 
 from __future__ import annotations
@@ -80,6 +90,13 @@ class EtcdRestoreArgs:
     """Exit 0 while a kube-apiserver process runs on this machine."""
     wait_s: int = 300
     """Upper bound of every wait (apiserver stop/start, cluster health), in seconds (default 300)."""
+    bump_revision: int = 1_000_000_000
+    """Revisions ``snapshot restore --bump-revision`` adds (with ``--mark-compacted``) where the
+    offline tool has the flags (etcdutl from 3.5.x; detected from its ``--help``): the restored
+    revision then exceeds any revision a client saw before the disaster, so watch caches and
+    informers get "compacted" and re-list instead of silently missing what the restore undid.
+    Default one billion, the figure etcd's and Kubernetes' restore guides use; it must exceed the
+    writes between the snapshot and the restore."""
 
     def __post_init__(self) -> None:
         check_cluster(self.cluster, "EtcdRestoreArgs.cluster")
@@ -95,6 +112,7 @@ class EtcdRestoreArgs:
             if self.apiserver_parked.rsplit("/", 1)[0] == self.apiserver_manifest.rsplit("/", 1)[0]:
                 raise ValueError("EtcdRestoreArgs.apiserver_parked: must be outside the manifest directory")
         check_positive(self.wait_s, "EtcdRestoreArgs.wait_s")
+        check_positive(self.bump_revision, "EtcdRestoreArgs.bump_revision")
 
     @property
     def endpoints(self) -> str:

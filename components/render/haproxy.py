@@ -8,6 +8,11 @@ to unauthenticated callers through the default ``system:public-info-viewer`` rol
 follows kubeadm's "Options for software load balancing"
 (https://github.com/kubernetes/kubeadm/blob/main/docs/ha-considerations.md#haproxy-configuration).
 
+The stats frontend also answers ``READY_URI``: 200 while at least one apiserver behind this haproxy
+passes its ``/readyz`` check, 503 when none does (``monitor-uri`` / ``monitor fail``). keepalived
+tracks it (render/keepalived.py), so the VIP leaves a load balancer whose haproxy runs but reaches
+no apiserver, not only one whose haproxy process is gone.
+
 Binding the VIP on a BACKUP load balancer (which does not hold the VIP yet) needs the sysctl
 ``net.ipv4.ip_nonlocal_bind=1``; the component that installs this file sets it.
 """
@@ -105,6 +110,8 @@ class Timeouts:
 
 
 _WILDCARDS = frozenset({"0.0.0.0", "*", "::", ""})
+READY_URI = "/apiserver-ready"
+"""Path on the stats listener: 200 while haproxy has a ready apiserver, else 503."""
 
 
 @dataclass(frozen=True)
@@ -166,4 +173,4 @@ class HaproxyArgs:
 
 def render_haproxy_config(args: HaproxyArgs) -> str:
     """``/etc/haproxy/haproxy.cfg`` for one load balancer in front of the apiservers."""
-    return render("haproxy.cfg.j2", "components/render/haproxy.py", a=args)
+    return render("haproxy.cfg.j2", "components/render/haproxy.py", a=args, ready_uri=READY_URI)

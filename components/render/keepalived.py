@@ -6,10 +6,20 @@ One VRRP instance moves the VIP to the healthiest load balancer. Design choices:
   filter multicast, and Neutron port security only passes what the security groups allow (VRRP,
   IP protocol 112, between the load balancers). The VIP itself must be in each LB port's
   ``allowed_address_pairs`` or Neutron drops its traffic; the IaaS component sets that.
-- **All instances start as BACKUP** and the priority decides (first node highest): no two nodes
-  claim MASTER at boot; the highest-priority healthy node takes the VIP back when it recovers.
-- **Health tracking without weight**: when ``chk_haproxy`` fails ``fall`` times the instance goes to
-  FAULT and releases the VIP, whatever the number of nodes (keepalived.conf(5), ``vrrp_script``).
+- **All instances start as BACKUP** and the priority decides (first node highest) who takes the VIP
+  first: no two nodes claim MASTER at boot.
+- **nopreempt**: a node that recovers (rebooted, haproxy back) stays BACKUP while another holds the
+  VIP, even at a higher priority. Preempting would move the VIP a second time, cutting every API
+  connection and watch again, for no gain (keepalived.conf(5): nopreempt needs state BACKUP).
+- **Health tracking without weight**, two checks: ``chk_haproxy`` (the process runs) and
+  ``chk_apiserver`` (haproxy's ``READY_URI`` answers 200: it has a ready apiserver; render/
+  haproxy.py). When either fails ``fall`` times the instance goes to FAULT and releases the VIP,
+  whatever the number of nodes (keepalived.conf(5), ``vrrp_script``). A weight would not move the
+  VIP under nopreempt; FAULT does. Until the first apiserver is ready no node holds the VIP; kubeadm
+  init waits for the local apiserver and retries its API calls meanwhile.
+- **The interface** is ``interface`` when configured; otherwise the keepalived step detects it on
+  the machine (the default route's interface) and writes ``$K8S_PLATFORM_INTERFACE=<name>`` to
+  ``interface_file``, which this file includes (keepalived's parameter substitution).
 - **Authentication** (``auth_type PASS``) is VRRPv2's 8-character shared secret. It is cleartext
   on the wire, so it only keeps a neighbouring VRRP group with the same router id from joining;
   keepalived silently truncates longer passwords ("Truncating auth_pass to 8 characters"), so
@@ -25,11 +35,22 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from components.render._common import check_ipv4, check_name, check_positive, check_unique, render
+from components.render._common import (
+    check_ipv4,
+    check_name,
+    check_path,
+    check_port,
+    check_positive,
+    check_unique,
+    render,
+)
+from components.render.haproxy import READY_URI
 
 _AUTH_PASS = re.compile(r"^[A-Za-z0-9._~+=@%^*,:/-]{1,8}$")
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 MAX_AUTH_PASS = 8
+INTERFACE_PARAMETER = "K8S_PLATFORM_INTERFACE"
+"""keepalived parameter holding the detected interface (defined in ``interface_file``)."""
 """keepalived keeps the first 8 characters of ``auth_pass`` (VRRPv2 RFC 2338 simple text auth)."""
 
 
@@ -63,8 +84,14 @@ class KeepalivedArgs:
     """VRRP router id, 1-255, unique among VRRP groups sharing the L2 segment."""
     auth_pass: str
     """VRRP shared secret, 1-8 characters of ``[A-Za-z0-9._~+=@%^*,:/-]`` (from a Pulumi secret)."""
-    interface: str = "ens3"
-    """Interface holding the node subnet (``ens3`` on Ubuntu cloud images under KVM)."""
+    interface: str | None = None
+    """Interface holding the node subnet; None (default): detected on the machine from its default
+    route by the keepalived step and read from ``interface_file``."""
+    interface_file: str = "/etc/keepalived/k8s-platform-interface.conf"
+    """Where the detected interface is defined (``$K8S_PLATFORM_INTERFACE=ens3``) when ``interface``
+    is None; written by the keepalived step before ``keepalived -t``."""
+    ready_port: int = 8404
+    """Port of this machine's haproxy stats listener, which answers ``READY_URI`` (default 8404)."""
     top_priority: int = 150
     """Priority of the first node; each next node gets ``priority_step`` less (default 150)."""
     priority_step: int = 10
@@ -110,8 +137,10 @@ class KeepalivedArgs:
             )
         if not _AUTH_PASS.match(self.auth_pass):
             raise ValueError("KeepalivedArgs.auth_pass: use 1-8 characters of [A-Za-z0-9._~+=@%^*,:/-]")
-        if not _INTERFACE.match(self.interface):
+        if self.interface is not None and not _INTERFACE.match(self.interface):
             raise ValueError(f"KeepalivedArgs.interface: {self.interface!r} is not an interface name")
+        check_path(self.interface_file, "KeepalivedArgs.interface_file")
+        check_port(self.ready_port, "KeepalivedArgs.ready_port")
         lowest = self.top_priority - self.priority_step * (len(self.nodes) - 1)
         # 255 is reserved for the address owner (RFC 3768 5.3.4); 0 means "leaving".
         if not (lowest >= 1 and self.top_priority <= 254 and self.priority_step > 0):
@@ -130,6 +159,19 @@ class KeepalivedArgs:
     def priority(self) -> int:
         index = [n.name for n in self.nodes].index(self.node)
         return self.top_priority - self.priority_step * index
+
+    @property
+    def interface_name(self) -> str:
+        """What the config says for the interface: the name, or the detected one's parameter."""
+        return self.interface if self.interface is not None else "${" + INTERFACE_PARAMETER + "}"
+
+    @property
+    def apiserver_check_command(self) -> str:
+        """curl of this machine's haproxy ``READY_URI``: exit 0 while haproxy has a ready apiserver.
+        curl is on Ubuntu's cloud images (and installed with haproxy); -f fails on the 503."""
+        timeout = self.check_interval_s
+        url = f"http://{self.self_node.address}:{self.ready_port}{READY_URI}"
+        return f"/usr/bin/curl -fsS -o /dev/null --max-time {timeout} {url}"
 
     @property
     def peers(self) -> tuple[LoadBalancerNode, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import shlex
 
 import pytest
 
@@ -123,12 +124,16 @@ def test_keepalived_config_is_a_secret_holding_the_password_derived_from_the_see
         mode, _, config = decode_payload(stdin.value)["/etc/keepalived/keepalived.conf"]
         assert mode == "0600"
         assert f"auth_pass {password}" in config
-        assert "virtual_router_id 51" in config and "interface ens3" in config
+        assert "virtual_router_id 51" in config and "interface ${K8S_PLATFORM_INTERFACE}" in config
+        assert "include /etc/keepalived/k8s-platform-interface.conf" in config  # detected on the machine
+        # The apiserver is tracked through this machine's own haproxy (its stats listener).
+        assert f"http://{lb['private_ip']}:8404/apiserver-ready" in config and "nopreempt" in config
         assert f"priority {150 - 10 * index}" in config
         peers = {n["private_ip"] for n in lbs} - {lbs[index]["private_ip"]}
         assert all(peer in config for peer in peers)
         create = command.inputs["create"]
         assert password not in create
+        assert "\nreadonly INTERFACE=''\n" in shlex.split(create)[-1], "empty: the step detects it"
         assert create.index("keepalived --config-test") < create.index("commit_payload\n")
 
 
@@ -269,4 +274,12 @@ def test_bad_endpoint_options_are_rejected_naming_their_key(stack, overrides, pa
 
 def test_endpoint_options_default_once_on_the_field():
     options = parse(stack_config("prod")).api_endpoint_options
-    assert (options.vrrp_router_id, options.interface, options.octavia_provider) == (51, "ens3", None)
+    assert (options.vrrp_router_id, options.interface, options.octavia_provider) == (51, None, None)
+
+
+def test_a_configured_interface_is_used_as_is_and_not_detected():
+    program = run("test", {"apiEndpointOptions": {"interface": "ens7"}})
+    command = program.named(f"{EP}-k8s-test-lb-1-keepalived")
+    config = decode_payload(command.inputs["stdin"].value)["/etc/keepalived/keepalived.conf"][2]
+    assert "interface ens7\n" in config and "include" not in config
+    assert "\nreadonly INTERFACE=ens7\n" in shlex.split(command.inputs["create"])[-1]

@@ -161,15 +161,68 @@ def test_haproxy_step_refuses_a_broken_config_and_keeps_the_running_one(tmp_path
     assert _systemctl(tmp_path) == []
 
 
-def _keepalived_config(interface: str, password: str = "Pw.4test") -> str:
+def _keepalived_config(interface: str | None, password: str = "Pw.4test", interface_file: str = "/x") -> str:
     nodes = (LoadBalancerNode("lb-1", "10.30.0.5"), LoadBalancerNode("lb-2", "10.30.0.6"))
-    return render_keepalived_config(KeepalivedArgs("lb-1", nodes, "10.30.0.10", 24, 51, password, interface=interface))
+    args = KeepalivedArgs("lb-1", nodes, "10.30.0.10", 24, 51, password, interface, interface_file)
+    return render_keepalived_config(args)
+
+
+def _keepalived_values(tmp_path: Path, config: Path, interface: str = "") -> dict[str, str]:
+    return {
+        "NODE": "lb-1",
+        "INSTANCE_ID": "i-1",
+        "CONFIG": str(config),
+        "CHECK_LOG": str(tmp_path / "check.log"),
+        "INTERFACE": interface,
+        "INTERFACE_FILE": str(tmp_path / "etc" / "keepalived" / "interface.conf"),
+    }
+
+
+def default_route_interface() -> str:
+    """The interface of the IPv4 default route, read from the kernel's table (not from ``ip``)."""
+    for line in Path("/proc/net/route").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == "00000000" and int(fields[7], 16) == 0:  # destination and mask 0.0.0.0
+            return fields[0]
+    pytest.skip("this machine has no IPv4 default route")
+
+
+@pytest.mark.realtool
+def test_keepalived_step_detects_the_interface_from_the_default_route(tmp_path: Path) -> None:
+    """apiEndpointOptions.interface unset: the step writes the default route's interface where the
+    rendered file includes it, and the real keepalived -t accepts the result."""
+    config = tmp_path / "etc" / "keepalived" / "keepalived.conf"
+    values = _keepalived_values(tmp_path, config)
+    text = _keepalived_config(None, interface_file=values["INTERFACE_FILE"])
+    assert f"include {values['INTERFACE_FILE']}" in text and "dev ${K8S_PLATFORM_INTERFACE}" in text
+    result = _run(KEEPALIVED_APPLY, values, [RemoteFile(str(config), text, mode="0600", owner=OWNER)], tmp_path)
+    assert result.returncode == 0, result.stderr + (tmp_path / "check.log").read_text()
+    expected = default_route_interface()
+    assert Path(values["INTERFACE_FILE"]).read_text() == f"$K8S_PLATFORM_INTERFACE={expected}\n"
+    assert f"VRRP interface on lb-1: {expected} (its default route)" in result.stdout
+    assert config.read_text() == text
+    assert _systemctl(tmp_path) == ["enable --now keepalived", "reload keepalived"]
+
+
+@pytest.mark.realtool
+def test_keepalived_step_without_a_default_route_asks_for_the_interface(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "keepalived" / "keepalived.conf"
+    values = _keepalived_values(tmp_path, config)
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "ip").write_text("#!/bin/sh\nexit 0\n")  # `ip route show default`: no route
+    (stubs / "ip").chmod(0o755)
+    text = _keepalived_config(None, interface_file=values["INTERFACE_FILE"])
+    result = _run(KEEPALIVED_APPLY, values, [RemoteFile(str(config), text, mode="0600", owner=OWNER)], tmp_path)
+    assert result.returncode != 0
+    assert "no IPv4 default route on lb-1" in result.stderr and "apiEndpointOptions.interface" in result.stderr
+    assert not config.exists() and _systemctl(tmp_path) == []
 
 
 @pytest.mark.realtool
 def test_keepalived_step_installs_a_valid_config_root_only_then_reloads(tmp_path: Path) -> None:
     config = tmp_path / "etc" / "keepalived" / "keepalived.conf"
-    values = {"NODE": "lb-1", "INSTANCE_ID": "i-1", "CONFIG": str(config), "CHECK_LOG": str(tmp_path / "check.log")}
+    values = _keepalived_values(tmp_path, config, host_interface())
     text = _keepalived_config(host_interface())
     result = _run(KEEPALIVED_APPLY, values, [RemoteFile(str(config), text, mode="0600", owner=OWNER)], tmp_path)
     assert result.returncode == 0, result.stderr
@@ -182,7 +235,7 @@ def test_keepalived_step_installs_a_valid_config_root_only_then_reloads(tmp_path
 @pytest.mark.realtool
 def test_keepalived_step_refuses_a_bad_config_without_printing_it(tmp_path: Path) -> None:
     config = tmp_path / "etc" / "keepalived" / "keepalived.conf"
-    values = {"NODE": "lb-1", "INSTANCE_ID": "i-1", "CONFIG": str(config), "CHECK_LOG": str(tmp_path / "check.log")}
+    values = _keepalived_values(tmp_path, config, "nosuchif0")
     # An interface the machine lacks: keepalived -t fails, as on an lb with a wrong apiEndpointOptions.interface.
     text = _keepalived_config("nosuchif0")
     result = _run(KEEPALIVED_APPLY, values, [RemoteFile(str(config), text, mode="0600", owner=OWNER)], tmp_path)

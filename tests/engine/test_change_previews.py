@@ -116,19 +116,66 @@ def test_removing_a_worker_deletes_only_its_resources_and_drains_it(deployed, re
     assert order.index(node) < order.index(machine)
 
 
-NEW_IMAGE = "0b6f1c9e-8a8e-4a53-9d51-3f1c6f7e2a10"
-"""Another Glance image ID (a new base image rolled out)."""
+# ------------------------------------------------------------------ replacements (issue 16, item 2)
+
+NEW_IMAGE = "11111111-2222-4333-8444-555555555555"
+
+
+def replaced(run: Run) -> dict[str, list[str]]:
+    """Resource name -> its replacement's ops in the engine's order (create-replacement, delete-replaced, ...)."""
+    out: dict[str, list[str]] = {}
+    for s in run.program_steps():
+        if s["op"] in ("replace", "create-replacement", "delete-replaced"):
+            out.setdefault(s["urn"].rsplit("::", 1)[1], []).append(s["op"])
+    return out
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_a_new_worker_image_replaces_each_worker_delete_first(deployed):
+    run = preview_with(deployed, "test", {"nodePools.worker.image": NEW_IMAGE})
+    machines = {f"platform-iaas-pool-worker-{i}" for i in range(1, workers("test") + 1)}
+    plan = replaced(run)
+    assert machines <= set(plan), plan
+    for machine in machines:
+        # Nova keeps the reused port (and data volumes) on the old machine until it is deleted.
+        assert plan[machine].index("delete-replaced") < plan[machine].index("create-replacement"), plan[machine]
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_a_new_master_or_etcd_image_replaces_no_member_until_one_is_rolled(deployed):
+    run = preview_with(deployed, "test", {"nodePools.master.image": NEW_IMAGE, "nodePools.etcd.image": NEW_IMAGE})
+    assert run.changed() == {}, run.changed()
+    rolled = preview_with(
+        deployed,
+        "test",
+        {"nodePools.master.image": NEW_IMAGE, "nodePools.etcd.image": NEW_IMAGE, "nodePools.master.rollout": [2]},
+    )
+    plan = replaced(rolled)
+    machines = {name for name in plan if name.startswith("platform-iaas-pool-") and name.count("-") == 4}
+    assert machines == {"platform-iaas-pool-master-2"}, plan
+    ops = plan["platform-iaas-pool-master-2"]
+    assert ops.index("delete-replaced") < ops.index("create-replacement"), ops
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_a_new_etcd_flavor_resizes_one_member_per_up_keeping_the_quorum(deployed):
+    # The pool's declared size follows the flavor (the pack's flavor table checks they agree).
+    flavor = {"nodePools.etcd.flavor": "k8s.etcd.4c8g", "nodePools.etcd.vcpu": 4, "nodePools.etcd.ramGib": 8}
+    assert preview_with(deployed, "test", flavor).changed() == {}
+    run = preview_with(deployed, "test", {**flavor, "nodePools.etcd.rollout": [2]})
+    machines = [u.rsplit("::", 1)[1] for op in run.changed().values() for u in op if "compute/instance:" in u]
+    assert machines == ["platform-iaas-pool-etcd-2"], run.changed()  # 2 of 3 members keep running
 
 
 @pytest.mark.parametrize("deployed", ["test"], indirect=True)
 def test_the_report_of_a_change_with_replacements_flags_the_stateful_ones_first(deployed, request, tmp_path):
-    """A new image for the etcd and worker pools replaces those machines and what hangs on them:
-    the PR report lists every replacement once, the etcd machines and their data volume attachments
-    flagged stateful and first, the workers and their steps after them."""
+    """A new image for the worker pool and for the one etcd member rolled replaces those machines
+    and what hangs on them: the PR report lists every replacement once, the etcd machine and its
+    data volume attachment flagged stateful and first, the workers and their steps after them."""
     from scripts.report import stateful_kind
 
     stack = request.node.callspec.params["deployed"]
-    overrides = {"nodePools.worker.image": NEW_IMAGE, "nodePools.etcd.image": NEW_IMAGE}
+    overrides = {"nodePools.worker.image": NEW_IMAGE, "nodePools.etcd.image": NEW_IMAGE, "nodePools.etcd.rollout": [2]}
     deployed.write_stack(stack, overrides=overrides)
     report = tmp_path / "report.md"
     run = deployed.preview(stack, "--report", str(report))
@@ -139,7 +186,7 @@ def test_the_report_of_a_change_with_replacements_flags_the_stateful_ones_first(
     assert sorted(r[2] for r in rows) == sorted({u.rsplit("::", 1)[1] for u in replaced})
     assert f"| replace | {len(replaced)} |" in text
     stateful = [u.rsplit("::", 1)[1] for u, s in replaced.items() if stateful_kind(s)]
-    assert {f"platform-iaas-pool-etcd-{i}" for i in (1, 2, 3)} <= set(stateful)
+    assert {"platform-iaas-pool-etcd-2", "platform-iaas-pool-etcd-2-etcd-data-attach"} <= set(stateful)
     assert [r[2] for r in rows[: len(stateful)]] == sorted(stateful)
     assert all("**stateful:" in r[0] for r in rows[: len(stateful)])
     assert not any("stateful" in r[0] for r in rows[len(stateful) :])

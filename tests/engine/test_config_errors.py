@@ -35,3 +35,17 @@ def test_bad_config_fails_the_real_preview_naming_the_key(workspace, override, l
     exported = workspace.pulumi("prod", "stack", "export")
     assert exported.ok, exported.stderr
     assert not json.loads(exported.stdout)["deployment"].get("resources")
+
+
+def test_a_key_written_twice_fails_the_real_preview_naming_it(workspace):
+    """The CLI's own YAML reader names only a line; scripts/pulumi refuses first, naming the key."""
+    from tests.test_config_reading import _with_block_twice
+
+    path = workspace.write_stack("prod")
+    path.write_text(_with_block_twice(path.read_text(), "    worker:"))
+    run = workspace.preview("prod")
+    assert not run.ok
+    text = run.stdout + run.stderr
+    assert "k8s-platform:nodePools.worker: key written 2 times" in text, text[-3000:]
+    assert "Traceback" not in text
+    assert run.steps() == [] and run.events == []

@@ -6,8 +6,8 @@ from __future__ import annotations
 from components.iaas.node_pool import METADATA_PREFIX
 from components.iaas.rules_table import memberships
 from components.sizing import sizing_row
-from components.spec import KUBERNETES_ROLES, ROLE_SIZING, CniPlugin, Role
-from tests.harness import run_program
+from components.spec import KUBERNETES_ROLES, ROLE_SIZING, Role, parse
+from tests.harness import run_program, stack_config
 from tests.iaas.conftest import (
     ATTACH,
     INSTANCE,
@@ -92,18 +92,32 @@ def test_every_machine_has_one_port_on_the_subnet_with_its_roles_groups(program,
     assert len(ports) == len(program.of_type(INSTANCE))
 
 
-def test_allowed_address_pairs_carry_the_vip_and_calicos_ranges_only(program, spec):
-    net = spec.network
+def _pairs_by_role(program) -> dict[Role, set[tuple[str, ...]]]:
+    out: dict[Role, set[tuple[str, ...]]] = {}
     for port in machine_ports(program):
         instance = program.named(port.name.removesuffix("-port"))
         role = Role(instance.inputs["metadata"]["k8s-platform.role"])
-        pairs = [p["ipAddress"] for p in port.inputs.get("allowedAddressPairs", [])]
-        expected = []
-        if role == Role.LB and spec.api_endpoint.value == "haproxy-keepalived":
-            expected.append(f"{net.api_vip}/32")
-        if role in KUBERNETES_ROLES and spec.cni.plugin == CniPlugin.CALICO:
-            expected += [str(net.pod_cidr), str(net.service_cidr)]
-        assert pairs == expected, port.name
+        out.setdefault(role, set()).add(tuple(p["ipAddress"] for p in port.inputs.get("allowedAddressPairs", [])))
+    return out
+
+
+def test_allowed_address_pairs_carry_the_vip_only_with_an_encapsulating_cni(program, spec):
+    """The committed stacks encapsulate (Calico ipip/vxlan, flannel vxlan): pods' addresses never
+    leave a node unwrapped, so only the lb ports may use another address, the VIP."""
+    vip = f"{spec.network.api_vip}/32"
+    for role, pairs in _pairs_by_role(program).items():
+        expected = (vip,) if role == Role.LB and spec.api_endpoint.value == "haproxy-keepalived" else ()
+        assert pairs == {expected}, role
+
+
+def test_calico_native_routing_gives_kubernetes_ports_the_pod_and_service_ranges():
+    run = run_program("test", {"cni": {"plugin": "calico", "encapsulation": "none"}})
+    net = parse(stack_config("test")).network
+    for role, pairs in _pairs_by_role(run).items():
+        if role in KUBERNETES_ROLES:
+            assert pairs == {(str(net.pod_cidr), str(net.service_cidr))}, role
+        else:
+            assert pairs == ({(f"{net.api_vip}/32",)} if role == Role.LB else {()}), role
 
 
 def test_data_volumes_are_protected_and_attached_to_their_machine(program, spec):

@@ -67,7 +67,9 @@ def test_invariants_hold_for_any_configuration(i):
         if _covers(r, 2379) or _covers(r, 2380):
             assert r.remote_group in ("master", "etcd"), r
         if _covers(r, 10250):
-            assert r.remote_group == "master", r
+            assert r.group == r.remote_group == NODE_GROUP, r  # every Kubernetes node, nothing else
+        if _covers(r, 9100):
+            assert r.group == NODE_GROUP and r.remote_group == Role.WORKER.value, r
         if _covers(r, 22):
             if Role.BASTION in i.roles:
                 assert r.remote_group == "bastion" or (r.group == "bastion" and r.remote_cidr in admin), r
@@ -110,7 +112,7 @@ def _base(**changes) -> RulesInput:
 
 
 def _cni_rows(i: RulesInput) -> set[tuple[str | None, str]]:
-    return {(r.protocol, r.ports) for r in rules(i) if r.group == r.remote_group == NODE_GROUP}
+    return {(r.protocol, r.ports) for r in rules(i) if r.group == r.remote_group == NODE_GROUP and r.ports != "10250"}
 
 
 @pytest.mark.parametrize(
@@ -118,11 +120,21 @@ def _cni_rows(i: RulesInput) -> set[tuple[str | None, str]]:
     [
         (CniPlugin.CALICO, Encapsulation.IPIP, {("tcp", "179"), ("4", "any"), ("tcp", "5473")}),
         (CniPlugin.CALICO, Encapsulation.VXLAN, {("udp", "4789"), ("tcp", "5473")}),
+        (CniPlugin.CALICO, Encapsulation.NONE, {("tcp", "179"), ("tcp", "5473")}),  # native routing: BGP only
         (CniPlugin.FLANNEL, Encapsulation.VXLAN, {("udp", "8472")}),
     ],
 )
 def test_the_cni_derives_its_own_rules(cni, encapsulation, expected):
     assert _cni_rows(_base(cni=cni, encapsulation=encapsulation)) == expected
+
+
+def test_kubelet_answers_every_node_and_node_exporter_the_monitoring_nodes():
+    kubelet = [r for r in rules(_base()) if r.ports == "10250"]
+    assert [(r.group, r.remote_group) for r in kubelet] == [(NODE_GROUP, NODE_GROUP)]
+    exporter = [r for r in rules(_base()) if r.ports == "9100"]
+    assert [(r.group, r.remote_group) for r in exporter] == [(NODE_GROUP, Role.WORKER.value)]
+    # All-in-one (no worker pool): Prometheus runs on the one node, no rule to open.
+    assert not [r for r in rules(_base(roles=frozenset({Role.MASTER}))) if r.ports == "9100"]
 
 
 def test_without_kubernetes_nodes_there_is_no_node_group():

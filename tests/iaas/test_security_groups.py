@@ -22,7 +22,7 @@ INGRESS_MATRIX: dict[str, set[tuple[str, str, str, str]]] = {
         ("master", "tcp", "6443", "192.168.50.0/24"),  # Octavia amphorae on the node subnet
         ("master", "tcp", "6443", "192.168.0.0/16"),
         ("master", "tcp", "2379-2380", "@master"),  # stacked etcd
-        ("node", "tcp", "10250", "@master"),
+        ("node", "tcp", "10250", "@node"),  # kubelet node to node (one all-in-one node: no workers)
         ("node", "udp", "8472", "@node"),  # flannel VXLAN
     },
     "test": {
@@ -38,7 +38,8 @@ INGRESS_MATRIX: dict[str, set[tuple[str, str, str, str]]] = {
         ("lb", "tcp", "8404", ADMIN),  # haproxy stats
         ("etcd", "tcp", "2379", "@master"),
         ("etcd", "tcp", "2379-2380", "@etcd"),
-        ("node", "tcp", "10250", "@master"),
+        ("node", "tcp", "10250", "@node"),  # kubelet: apiserver, metrics-server, Prometheus
+        ("node", "tcp", "9100", "@worker"),  # node-exporter for Prometheus on the workers
         ("node", "udp", "4789", "@node"),  # Calico VXLAN
         ("node", "tcp", "5473", "@node"),  # Typha
         ("ingress", "tcp", "80", "10.0.0.0/8"),
@@ -62,7 +63,8 @@ INGRESS_MATRIX: dict[str, set[tuple[str, str, str, str]]] = {
         ("lb", "tcp", "8404", ADMIN),
         ("etcd", "tcp", "2379", "@master"),
         ("etcd", "tcp", "2379-2380", "@etcd"),
-        ("node", "tcp", "10250", "@master"),
+        ("node", "tcp", "10250", "@node"),
+        ("node", "tcp", "9100", "@worker"),
         ("node", "tcp", "179", "@node"),  # Calico BGP
         ("node", "4", "any", "@node"),  # IP-in-IP
         ("node", "tcp", "5473", "@node"),
@@ -137,7 +139,8 @@ def test_every_rule_is_described_and_named_after_its_table_entry(program):
     [
         ("2379", {"@master", "@etcd"}),  # etcd client: masters and members only
         ("2379-2380", {"@master", "@etcd"}),
-        ("10250", {"@master"}),  # kubelet: the control plane only
+        ("10250", {"@node"}),  # kubelet: Kubernetes nodes only (apiserver, metrics-server, Prometheus)
+        ("9100", {"@worker"}),  # node-exporter: the monitoring nodes only
         ("22", {"@bastion", "10.10.0.0/24", "192.168.0.0/16"}),  # SSH: bastion or admin networks
     ],
 )

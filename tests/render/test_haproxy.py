@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
+import shlex
 import signal
 import socket
 import ssl
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from components.render.haproxy import ApiServer, Balance, HaproxyArgs, HealthCheck, render_haproxy_config
+from components.render.keepalived import KeepalivedArgs, LoadBalancerNode
 from components.spec import ApiEndpointKind, Role, load_stack_file
 from tests.render.tools import ROOT, free_port, make_pki, port_open, tool, wait_until, write_result
 
@@ -316,3 +318,21 @@ def test_failover_with_real_haproxy(tmp_path: Path, processes: list[subprocess.P
     assert set(before) == set(names), "all three backends served before the first kill"
     after = [s.backend for s in samples if s.started > kills[1]["marked_down_at"]]
     assert after and set(after) == {"master-2"}, "the survivor serves everything after both kills"
+
+    # keepalived's apiserver check, the rendered command itself, against this haproxy: healthy while
+    # one apiserver is ready, failing (503) once none is, so the VIP leaves this load balancer.
+    check = KeepalivedArgs(
+        node="lb-0",
+        nodes=(LoadBalancerNode("lb-0", "127.0.0.1"),),
+        vip="127.0.0.10",
+        vip_prefix_len=8,
+        virtual_router_id=51,
+        auth_pass="Xy7.k2_Q",
+        ready_port=stats_port,
+    ).apiserver_check_command
+    assert subprocess.run(shlex.split(check), capture_output=True, timeout=10).returncode == 0
+    backends["master-2"].send_signal(signal.SIGKILL)
+    backends["master-2"].wait(timeout=5)
+    wait_until(lambda: server_states(stats_port)["master-2"].startswith("DOWN"), 15, "haproxy to mark master-2 DOWN")
+    failed = subprocess.run(shlex.split(check), capture_output=True, text=True, timeout=10)
+    assert failed.returncode != 0 and "503" in failed.stderr, failed.stderr

@@ -54,11 +54,27 @@ def test_priorities_descend_and_peers_are_the_others() -> None:
     assert peers == ["10.20.0.5", "10.20.0.7"]
     for text in rendered.values():
         assert "state BACKUP" in text
-        assert "10.20.0.10/22 dev ens3" in text
+        assert "10.20.0.10/22 dev ${K8S_PLATFORM_INTERFACE}" in text  # detected on the machine by default
+        assert "include /etc/keepalived/k8s-platform-interface.conf" in text
         assert "virtual_router_id 51" in text
         assert "auth_pass Xy7.k2_Q" in text
         assert 'script "/usr/bin/pgrep -x haproxy"' in text
-        assert "track_script {\n        chk_haproxy" in text
+        assert "track_script {\n        chk_haproxy\n        chk_apiserver\n    }" in text
+        assert "    state BACKUP\n    nopreempt\n" in text
+
+
+def test_the_apiserver_is_tracked_through_this_machines_haproxy() -> None:
+    text = render_keepalived_config(args("lb-1", ready_port=8404))
+    check = "/usr/bin/curl -fsS -o /dev/null --max-time 2 http://10.20.0.6:8404/apiserver-ready"
+    assert f'vrrp_script chk_apiserver {{\n    script "{check}"' in text
+    # Without weight: a failing check puts the instance in FAULT, which moves the VIP even under nopreempt.
+    assert "weight" not in text
+
+
+def test_a_configured_interface_is_written_as_is() -> None:
+    text = render_keepalived_config(args(interface="ens7"))
+    assert "interface ens7\n" in text and "10.20.0.10/22 dev ens7" in text
+    assert "include" not in text and "K8S_PLATFORM_INTERFACE" not in text
 
 
 def test_auth_pass_longer_than_keepalived_keeps_is_rejected() -> None:
@@ -98,6 +114,21 @@ def test_keepalived_config_test_accepts_rendered_config(node: str, tmp_path: Pat
     # interface) and exits non-zero; a clean file prints nothing.
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+@pytest.mark.realtool
+def test_keepalived_config_test_accepts_a_detected_interface(tmp_path: Path) -> None:
+    """The include and the parameter the keepalived step fills in, through the real keepalived -t."""
+    interface_file = tmp_path / "interface.conf"
+    interface_file.write_text(f"$K8S_PLATFORM_INTERFACE={host_interface()}\n")
+    config = tmp_path / "keepalived.conf"
+    config.write_text(render_keepalived_config(args(interface_file=str(interface_file))))
+    result = keepalived_check(config)
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+    # The parameter really is what names the interface: a wrong one fails the test.
+    interface_file.write_text("$K8S_PLATFORM_INTERFACE=nosuchif0\n")
+    result = keepalived_check(config)
+    assert result.returncode != 0 and "nosuchif0" in result.stderr
 
 
 @pytest.mark.realtool

@@ -1,0 +1,55 @@
+"""Rules of ``nodePools.<pool>.rollout``: master and etcd pools change one member per ``up``.
+
+A changed image, flavor, disk, volume type or anti-affinity of a master or etcd pool would replace
+(or resize) every member in one ``up`` and take the control plane, or etcd's quorum, away. The IaaS
+layer pins those members (``ignore_changes``, components/iaas/node_pool.py) except the one listed
+here; these rules keep that list safe. Same form as components/rules.py, which lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from components.spec import ROLLED_ROLES, EtcdTopology, Role, StackSpec, config_path
+
+Violation = tuple[str, str]
+RUNBOOK = "docs/runbooks/upgrade.md, 9.5"
+MIN_ROLLED_ETCD = 3
+"""Members an etcd needs so that one being rebuilt or resized leaves a quorum (2 of 3)."""
+INIT_MASTER = 1
+"""The master kubeadm init ran on (components/control_plane/kubeadm_cluster.py)."""
+
+
+def rollout(spec: StackSpec) -> Iterator[Violation]:
+    for name, pool in spec.pools():
+        if not pool.rollout:
+            continue
+        path = config_path(("nodePools", name, "rollout"))
+        if pool.role not in ROLLED_ROLES:
+            yield path, f"applies to master and etcd pools only; a {pool.role.value} pool follows its config"
+            continue
+        if len(pool.rollout) > 1:
+            yield (
+                path,
+                f"one member per `pulumi up`: list one, run `pulumi up`, then the next ({RUNBOOK}); "
+                f"got {list(pool.rollout)}",
+            )
+            continue
+        (member,) = pool.rollout
+        if not 1 <= member <= pool.count:
+            yield path, f"member {member} does not exist (the pool's members are 1-{pool.count})"
+            continue
+        keeps_etcd = pool.role == Role.ETCD or spec.etcd.topology == EtcdTopology.STACKED
+        if keeps_etcd and pool.count < MIN_ROLLED_ETCD:
+            yield (
+                path,
+                f"a {pool.count}-member etcd loses its quorum while a member is rebuilt or resized; "
+                f"grow it to {MIN_ROLLED_ETCD} members first, or rebuild the stack ({RUNBOOK})",
+            )
+            continue
+        if pool.role == Role.MASTER and member == INIT_MASTER:
+            yield (
+                path,
+                f"master {INIT_MASTER} is where `kubeadm init` ran, and a rebuilt one would run it again "
+                f"against the live etcd; roll the other masters here and this one by hand ({RUNBOOK})",
+            )
