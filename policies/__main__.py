@@ -122,27 +122,22 @@ POLICIES = [
         config_schema=_limit("maxNodes", "Kubernetes nodes per cluster"),
     ),
     ResourceValidationPolicy(
-        name="cluster-pod-limit",
-        description="At most maxPods pods planned per cluster, workloads and platform (blueprint: 150000).",
-        validate=_on_platform(_pod_limit),
-        config_schema=_limit("maxPods", "pods per cluster"),
-    ),
-    ResourceValidationPolicy(
-        name="cluster-container-limit",
-        description="At most maxContainers containers planned per cluster (blueprint: 300000).",
-        validate=_on_platform(_container_limit),
-        config_schema=_limit("maxContainers", "containers per cluster"),
-    ),
-    ResourceValidationPolicy(
-        name="pods-per-node-limit",
-        description="Every node's kubelet accepts at most maxPodsPerNode pods (blueprint: 100).",
-        validate=_on_platform(_pods_per_node),
-        config_schema=_limit("maxPodsPerNode", "pods per node (kubelet maxPods)"),
-    ),
-    ResourceValidationPolicy(
         name="capacity-sufficient",
         description="Every pool has the nodes the capacity plan needs (demand x 1.2 + reservations).",
         validate=_on_platform(_capacity),
+    ),
+    *(
+        ResourceValidationPolicy(
+            name=name,
+            description=f"At most {key} {what} (blueprint: {DEFAULTS[key]}).",
+            validate=_on_platform(check),
+            config_schema=_limit(key, what),
+        )
+        for name, key, what, check in (
+            ("cluster-pod-limit", "maxPods", "pods planned per cluster, workloads and platform", _pod_limit),
+            ("cluster-container-limit", "maxContainers", "containers planned per cluster", _container_limit),
+            ("pods-per-node-limit", "maxPodsPerNode", "pods per node (every pool's kubelet maxPods)", _pods_per_node),
+        )
     ),
 ]
 
