@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
-from components.spec import NAMESPACE
+from config.spec import NAMESPACE
 
 
 @dataclass(frozen=True)

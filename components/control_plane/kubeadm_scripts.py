@@ -34,7 +34,7 @@ from components.render.kubeadm import (
     render_join_config,
     render_kubeadm_config,
 )
-from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, Node, render_remove_node_commands
+from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, KubernetesNode, render_remove_node_commands
 
 MODULE = "components/control_plane/kubeadm_scripts.py"
 SCRIPT_DIR = "/var/lib/k8s-platform"
@@ -176,7 +176,7 @@ def _etcd_files(cluster: ClusterArgs, etcd: EtcdClientFiles | None) -> str:
     )
 
 
-def node_metadata_commands(node: Node) -> list[str]:
+def node_metadata_commands(node: KubernetesNode) -> list[str]:
     """``kubectl label``/``taint --overwrite`` commands giving ``node`` its pool's labels and taints.
 
     At registration the kubelet sets the labels it may (``--node-labels``) and the taints; the
@@ -194,7 +194,7 @@ def node_metadata_commands(node: Node) -> list[str]:
     return commands
 
 
-def _metadata(node: Node) -> str:
+def _metadata(node: KubernetesNode) -> str:
     commands = node_metadata_commands(node)
     if not commands:
         return ""
@@ -239,7 +239,7 @@ fi
 
 def render_join_script(
     cluster: ClusterArgs,
-    node: Node,
+    node: KubernetesNode,
     secrets: BootstrapSecrets,
     control_plane: bool,
     etcd: EtcdClientFiles | None = None,
@@ -332,7 +332,7 @@ def parse_join_secrets(stdout: str, control_plane: bool) -> BootstrapSecrets:
     )
 
 
-def render_node_command(node: Node, instance_id: str) -> str:
+def render_node_command(node: KubernetesNode, instance_id: str) -> str:
     """Run on the first master after ``node`` joined: record its instance, set its labels and taints."""
     if not _INSTANCE_ID.match(instance_id):
         raise ValueError(f"render_node_command: {instance_id!r} is not an instance ID")

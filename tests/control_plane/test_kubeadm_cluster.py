@@ -27,7 +27,7 @@ from components.control_plane.kubeadm_scripts import (
 )
 from components.render.kubeadm_nodes import kubelet_may_set_label
 from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
-from components.spec import KUBERNETES_ROLES, Role
+from config.spec import KUBERNETES_ROLES, Role
 from tests.control_plane.endpoint_etcd_mocks import derived_vrrp_password, expected_pki, key_texts, seed
 from tests.control_plane.kubeadm_mocks import (
     ADMIN_KEY_DATA,

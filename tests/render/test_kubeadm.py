@@ -9,6 +9,7 @@ reads a real certificate.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import re
@@ -23,19 +24,19 @@ from components.render.kubeadm import (
     KUBEADM_API,
     BootstrapSecrets,
     ClusterArgs,
-    cluster_args_from_spec,
     render_join_config,
     render_kubeadm_config,
 )
 from components.render.kubeadm_nodes import (
-    Node,
+    KubernetesNode,
     kubelet_may_set_label,
-    pool_nodes,
     render_label_command,
     render_remove_node_commands,
 )
-from components.spec import KUBERNETES_ROLES, EtcdTopology, Role, StackSpec, load_stack_file
-from components.versions import ETCD, KUBERNETES
+from config.load import load_stack_file
+from config.spec import KUBERNETES_ROLES, EtcdTopology, Role, StackSpec
+from config.versions import ETCD, KUBERNETES
+from tests.render.from_spec import cluster_args_from_spec, pool_nodes
 from tests.render.tools import ROOT, tool
 
 STACKS = ("lab", "test", "prod")
@@ -73,7 +74,7 @@ def addresses(spec: StackSpec, pool: str) -> tuple[str, ...]:
     return tuple(str(hosts[start + i]) for i in range(spec.node_pools[pool].count))
 
 
-def masters_of(spec: StackSpec) -> tuple[Node, ...]:
+def masters_of(spec: StackSpec) -> tuple[KubernetesNode, ...]:
     return tuple(n for pool, _ in spec.pools(Role.MASTER) for n in pool_nodes(spec, pool, addresses(spec, pool)))
 
 
@@ -94,7 +95,7 @@ def documents(text: str) -> dict[str, dict]:
     return {d["kind"]: d for d in yaml.safe_load_all(text) if d}
 
 
-def join_nodes(stack: str) -> list[tuple[str, Node, bool]]:
+def join_nodes(stack: str) -> list[tuple[str, KubernetesNode, bool]]:
     """(pool, node, control_plane) for every node that joins: masters after the first, all others."""
     spec = spec_of(stack)
     out = []
@@ -159,7 +160,7 @@ def test_cert_sans_cover_vip_floating_ip_and_every_master(stack: str) -> None:
 
 def test_labels_and_taints_reach_the_right_join_configuration() -> None:
     args = stack_args("prod")
-    first: dict[str, tuple[Node, bool]] = {}
+    first: dict[str, tuple[KubernetesNode, bool]] = {}
     for pool, node, control_plane in join_nodes("prod"):
         first.setdefault(pool, (node, control_plane))
     joins = {
@@ -254,15 +255,11 @@ def test_remove_node_commands_target_that_node_only() -> None:
 def test_invalid_cluster_args_are_rejected() -> None:
     args = stack_args("test")
     with pytest.raises(ValueError, match="overlap"):
-        ClusterArgs(
-            endpoint_host="10.30.0.10", masters=args.masters, pod_subnet="10.96.0.0/16", service_subnet="10.96.0.0/12"
-        )
+        dataclasses.replace(args, pod_subnet="10.96.0.0/16", service_subnet="10.96.0.0/12")
     with pytest.raises(ValueError, match="node_cidr_mask_size"):
-        ClusterArgs(
-            endpoint_host="10.30.0.10", masters=args.masters, pod_subnet="10.244.0.0/24", service_subnet="10.96.0.0/12"
-        )
+        dataclasses.replace(args, pod_subnet="10.244.0.0/24", service_subnet="10.96.0.0/12", node_cidr_mask_size=24)
     with pytest.raises(ValueError, match="floating_ip"):
-        cluster_args_from_spec(spec_of("lab"), masters_of(spec_of("lab")))
+        dataclasses.replace(args, floating_ip="not-an-address")
 
 
 # --------------------------------------------------------------------------- the real kubeadm
