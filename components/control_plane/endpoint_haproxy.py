@@ -44,6 +44,7 @@ from components.render.haproxy import ApiServer, HaproxyArgs, render_haproxy_con
 from components.render.keepalived import KeepalivedArgs, LoadBalancerNode, render_keepalived_config
 from components.render.seed import vrrp_password as derived_vrrp_password
 from components.secret_seed import derived_secret
+from components.ssh import ssh_step
 from config.spec import NAMESPACE, Role
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
@@ -135,23 +136,20 @@ def _configure(
             lambda instance_id: command_line(script(body, {"NODE": node.name, "INSTANCE_ID": instance_id, **values}))
         )
 
-    prepare = command.remote.Command(
-        f"{name}-{node.name}-prepare",
-        connection=connection,
-        create=step(LB_PREPARE),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    haproxy = command.remote.Command(
+    prepare = ssh_step(f"{name}-{node.name}-prepare", parent, connection, create=step(LB_PREPARE))
+    haproxy = ssh_step(
         f"{name}-{node.name}-haproxy",
-        connection=connection,
+        parent,
+        connection,
         create=step(HAPROXY_APPLY, CONFIG=HAPROXY_CFG),
         stdin=haproxy_cfg.apply(lambda text: payload([RemoteFile(HAPROXY_CFG, text)])),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[prepare]),
+        depends_on=[prepare],
     )
     # keepalived last: its check tracks haproxy, and the VIP port must reserve the address first.
-    return command.remote.Command(
+    return ssh_step(
         f"{name}-{node.name}-keepalived",
-        connection=connection,
+        parent,
+        connection,
         create=step(
             KEEPALIVED_APPLY,
             CONFIG=KEEPALIVED_CONF,
@@ -162,5 +160,5 @@ def _configure(
         stdin=pulumi.Output.secret(
             keepalived_conf.apply(lambda text: payload([RemoteFile(KEEPALIVED_CONF, text, mode="0600")]))
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[haproxy, vip_port]),
+        depends_on=[haproxy, vip_port],
     )

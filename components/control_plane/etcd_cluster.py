@@ -67,7 +67,7 @@ from components.render.etcd_backup import (
 )
 from components.render.etcd_restore import EtcdRestoreArgs, render_restore_script
 from components.secret_seed import stack_seed
-from components.ssh import SshAccess
+from components.ssh import SshAccess, ssh_step
 from config.spec import ETCD_DATA_VOLUME, NAMESPACE, Etcd, EtcdBackup, EtcdTopology, Role
 from config.versions import ETCD
 
@@ -155,9 +155,10 @@ class EtcdCluster(pulumi.ComponentResource):
             warn_on=self,
         )
         bootstraps = [self._bootstrap(name, node, pki) for node in members]
-        health = command.remote.Command(
+        health = ssh_step(
             f"{name}-health",
-            connection=args.ssh.connection(members[0].private_ip),
+            self,
+            args.ssh.connection(members[0].private_ip),
             create=self._cluster.apply(
                 lambda c: command_line(
                     script(
@@ -170,7 +171,7 @@ class EtcdCluster(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=bootstraps),
+            depends_on=bootstraps,
         )
         s3_env = self._s3_env()
         for node in members:
@@ -258,13 +259,13 @@ class EtcdCluster(pulumi.ComponentResource):
             return command_line(script(ETCD_MEMBER_REMOVE, values))
 
         inputs = [self._cluster, node.instance_id] + ([volume_id] if volume_id is not None else [])
-        return command.remote.Command(
+        return ssh_step(
             f"{name}-{node.name}-member",
-            connection=self._args.ssh.connection(node.private_ip),
+            self,
+            self._args.ssh.connection(node.private_ip),
             create=pulumi.Output.all(*inputs).apply(create),
             delete=self._cluster.apply(delete),
             stdin=pulumi.Output.secret(files),
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _s3_env(self) -> pulumi.Output[str] | None:
@@ -332,11 +333,12 @@ class EtcdCluster(pulumi.ComponentResource):
                 )
             )
         )
-        return command.remote.Command(
+        return ssh_step(
             f"{name}-{node.name}-backup",
-            connection=args.ssh.connection(node.private_ip),
+            self,
+            args.ssh.connection(node.private_ip),
             create=create,
             delete=command_line(script(ETCD_BACKUP_REMOVE, {})),
             stdin=pulumi.Output.secret(stdin) if s3_env is not None else stdin,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[health]),
+            depends_on=[health],
         )

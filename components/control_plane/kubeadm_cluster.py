@@ -64,10 +64,10 @@ from components.render.kubeadm import BootstrapSecrets, ClusterArgs
 from components.render.node_prep import NodeRole, render_node_prep
 from components.render.seed import bootstrap_token, certificate_key
 from components.secret_seed import derived_secret
+from components.ssh import ssh_step
 from config.spec import KUBERNETES_ROLES, Role
 
 TYPE = "k8splatform:control_plane:KubeadmCluster"
-_SECRET_OUTPUTS = ["stdout", "stderr"]
 
 
 def init_secrets(seed: bytes) -> BootstrapSecrets:
@@ -156,23 +156,20 @@ class KubeadmCluster(pulumi.ComponentResource):
         depends_on: Sequence[pulumi.Resource] = (),
         secret: bool = False,
     ) -> command.remote.Command:
-        """One SSH step named ``<component>-<step>``. A secret step's stdout/stderr are secret
-        Outputs and never logged (pulumi-command's ``logging``)."""
-        return command.remote.Command(
+        """One SSH step named ``<component>-<step>`` (``ssh_step``; ``secret``: its output is never
+        logged and is a secret Output)."""
+        return ssh_step(
             f"{self._name}-{step}",
-            connection=connection,
+            self,
+            connection,
             create=create,
             stdin=stdin,
             delete=delete,
             triggers=triggers,
-            logging=command.remote.Logging.NONE if secret else None,
-            # The previous run's stdout would be sent back to the host as an environment variable.
-            add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=list(depends_on),
-                additional_secret_outputs=_SECRET_OUTPUTS if secret else None,
-            ),
+            depends_on=depends_on,
+            secret=secret,
+            # The previous run's stdout (secret) would be sent back to the host as an environment variable.
+            previous_output_in_env=False,
         )
 
     def _prepare(self, node: Node) -> command.remote.Command:

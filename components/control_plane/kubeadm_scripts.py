@@ -1,13 +1,13 @@
 """The shell steps of the kubeadm bootstrap, rendered as text: pure functions, no Pulumi import.
 
 The KubeadmCluster component (``kubeadm_cluster.py``) runs each of them over SSH with
-pulumi-command. What they share, and why:
+pulumi-command, following the steps' one convention (remote_scripts.py). What is particular here:
 
-* **Scripts travel on stdin, never in the command line.** A command line is stored in the Pulumi
-  state in clear and shows up in ``ps`` on the host; stdin is a secret input when it holds a
-  token or key. ``remote_script_command`` stores the script root-only and runs it from the file,
-  because with ``bash -s`` every program in the script that reads stdin (apt, kubeadm) would
-  swallow the rest of the script (POSIX ``sh``, "Input Files").
+* **The script is the stdin.** kubeadm's configurations embed the bootstrap token and the
+  certificate key, so the whole script is the (secret) stdin rather than the command line.
+  ``remote_script_command`` stores it root-only and runs it from the file, because with
+  ``bash -s`` every program in the script that reads stdin (apt, kubeadm) would swallow the rest
+  of the script (POSIX ``sh``, "Input Files").
 * **No secret reaches stdout or stderr.** kubeadm prints the join command (token, CA hash,
   certificate key) after init; its output goes to a root-only log under ``/var/log/k8s-platform``
   and, when it fails, only the log's tail is printed, with tokens and hex keys masked.
