@@ -11,16 +11,15 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.control_plane.api_endpoint import ApiServerEndpoint
-from components.control_plane.etcd_cluster import EtcdCluster
+from components.control_plane.api_endpoint import ApiServerEndpoint, ApiServerEndpointArgs
+from components.control_plane.etcd_cluster import EtcdCluster, EtcdClusterArgs
 from components.control_plane.kubeadm_args import KubeadmClusterArgs
 from components.control_plane.kubeadm_cluster import KubeadmCluster
 from components.iaas.iaas import Iaas
 from components.iaas.node_pool import Node
 from components.platform_args import (
-    api_endpoint_args,
     cluster_settings,
-    etcd_args,
+    endpoint_settings,
     iaas_args,
     kubelet_settings,
     node_prep_args,
@@ -70,21 +69,28 @@ class Platform(pulumi.ComponentResource):
         self.ssh = SshAccess.from_config(spec.ssh_user, bastion_host=bastions[0] if bastions else None)
         self.api_endpoint = ApiServerEndpoint(
             f"{name}-api-endpoint",
-            api_endpoint_args(
-                spec,
-                cluster_name,
-                self.nodes,
-                self.ssh,
+            ApiServerEndpointArgs(
+                settings=endpoint_settings(spec),
+                cluster_name=cluster_name,
+                nodes=self.nodes,
                 network_id=self.iaas.network_id,
                 subnet_id=self.iaas.subnet_id,
                 security_group_ids=self.iaas.security_group_ids,
+                ssh=self.ssh,
                 api_floating_ip=self.iaas.api_floating_ip,
             ),
             opts=child,
         )
         self.etcd = EtcdCluster(
             f"{name}-etcd",
-            etcd_args(spec, cluster_name, pulumi.get_stack(), self.nodes, self.ssh),
+            EtcdClusterArgs(
+                etcd=spec.etcd,
+                pki_epoch=spec.pki_epoch,
+                nodes=self.nodes,
+                ssh=self.ssh,
+                cluster_name=cluster_name,
+                stack=pulumi.get_stack(),
+            ),
             opts=child,
         )
         self.kubeadm = KubeadmCluster(

@@ -1,26 +1,20 @@
-"""The one place the stack config becomes each component's arguments (ARCHITECTURE.md principle 2).
+"""How the Platform turns the stack config into each component's arguments (ARCHITECTURE.md principle 2).
 
 Every component takes its own frozen args holding only what it uses, and no component sees the
-whole StackSpec: the Platform (platform.py) calls these functions and passes the results down.
-What only exists at deploy time (addresses, IDs, certificates) is added by the Platform from the
+whole StackSpec. The Platform (platform.py) is the one place that maps the spec onto them: a
+section passed whole (``etcd``) stays inline there, anything built from several keys is a function
+here. What only exists at deploy time (addresses, IDs, certificates) the Platform adds from the
 layer below; these functions read the config alone, so they are pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-import pulumi
-
-from components.control_plane.endpoint_parts import ApiServerEndpointArgs
-from components.control_plane.etcd_cluster import EtcdClusterArgs
+from components.control_plane.endpoint_parts import EndpointSettings
 from components.control_plane.kubeadm_args import ClusterSettings
 from components.iaas.iaas import IaasArgs
-from components.iaas.node_pool import Node
 from components.iaas.rules_table import RulesInput
 from components.render.kubeadm import KubeletSettings
 from components.render.node_prep import NodePrepArgs, NodeRole, RegistryTrust
-from components.ssh import SshAccess
 from config.spec import NATIVE_ROUTING, ApiEndpointKind, Kubelet, NodeSetup, Role, StackSpec
 
 
@@ -37,36 +31,14 @@ def iaas_args(spec: StackSpec, cluster_name: str) -> IaasArgs:
     )
 
 
-def api_endpoint_args(
-    spec: StackSpec,
-    cluster_name: str,
-    nodes: Sequence[Node],
-    ssh: SshAccess,
-    network_id: pulumi.Input[str],
-    subnet_id: pulumi.Input[str],
-    security_group_ids: Mapping[str, pulumi.Input[str]],
-    api_floating_ip: pulumi.Input[str] | None,
-) -> ApiServerEndpointArgs:
+def endpoint_settings(spec: StackSpec) -> EndpointSettings:
     net = spec.network
-    return ApiServerEndpointArgs(
+    return EndpointSettings(
         kind=spec.api_endpoint,
         vip=str(net.api_vip),
         vip_prefix_len=net.node_cidr.prefixlen,
         allowed_cidrs=(*(str(c) for c in net.admin_cidrs), str(net.node_cidr)),
         options=spec.api_endpoint_options,
-        cluster_name=cluster_name,
-        nodes=nodes,
-        network_id=network_id,
-        subnet_id=subnet_id,
-        security_group_ids=security_group_ids,
-        ssh=ssh,
-        api_floating_ip=api_floating_ip,
-    )
-
-
-def etcd_args(spec: StackSpec, cluster_name: str, stack: str, nodes: Sequence[Node], ssh: SshAccess) -> EtcdClusterArgs:
-    return EtcdClusterArgs(
-        etcd=spec.etcd, pki_epoch=spec.pki_epoch, nodes=nodes, ssh=ssh, cluster_name=cluster_name, stack=stack
     )
 
 

@@ -47,8 +47,8 @@ class ApiServerEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApiServerEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:control_plane:ApiServerEndpoint", name, None, opts)
-        vip = args.vip
-        parts = BUILDERS[args.kind](self, name, args)
+        vip = args.settings.vip
+        parts = BUILDERS[args.settings.kind](self, name, args)
         ready = list(parts.ready)
         addresses: list[pulumi.Input[str]] = [vip]
         if args.api_floating_ip is not None:

@@ -67,7 +67,7 @@ def vrrp_password() -> pulumi.Output[str]:
 
 def build_haproxy_keepalived(parent: pulumi.Resource, name: str, args: ApiServerEndpointArgs) -> EndpointParts:
     """VIP port, VRRP password, and the SSH steps on every lb machine."""
-    vip = args.vip
+    vip, settings = args.settings.vip, args.settings
     vip_port = openstack.networking.Port(
         f"{name}-vip-port",
         name=f"{args.cluster_name}-api-vip",
@@ -106,10 +106,10 @@ def build_haproxy_keepalived(parent: pulumi.Resource, name: str, args: ApiServer
                     node=node.name,
                     nodes=v[0],
                     vip=vip,
-                    vip_prefix_len=args.vip_prefix_len,
-                    virtual_router_id=args.options.vrrp_router_id,
+                    vip_prefix_len=settings.vip_prefix_len,
+                    virtual_router_id=settings.options.vrrp_router_id,
                     auth_pass=v[1],
-                    interface=args.options.interface,
+                    interface=settings.options.interface,
                     ready_port=HAPROXY_STATS_PORT,
                     interface_file=KEEPALIVED_INTERFACE_FILE,
                 )
@@ -154,7 +154,7 @@ def _configure(
             KEEPALIVED_APPLY,
             CONFIG=KEEPALIVED_CONF,
             CHECK_LOG=KEEPALIVED_CHECK_LOG,
-            INTERFACE=args.options.interface or "",
+            INTERFACE=args.settings.options.interface or "",
             INTERFACE_FILE=KEEPALIVED_INTERFACE_FILE,
         ),
         stdin=pulumi.Output.secret(

@@ -32,14 +32,14 @@ CONNECT_TIMEOUT_MS = 5_000
 
 def build_octavia(parent: pulumi.Resource, name: str, args: ApiServerEndpointArgs) -> EndpointParts:
     """Load balancer, listener, pool, monitor and one member per master."""
-    cluster, options = args.cluster_name, args.options
+    cluster, settings, options = args.cluster_name, args.settings, args.settings.options
     child = pulumi.ResourceOptions(parent=parent)
     balancer = openstack.loadbalancer.LoadBalancer(
         f"{name}-lb",
         name=f"{cluster}-api",
         description=f"k8s-platform {cluster}: Kubernetes API endpoint",
         vip_subnet_id=args.subnet_id,
-        vip_address=args.vip,
+        vip_address=settings.vip,
         loadbalancer_provider=options.octavia_provider,
         opts=child,
     )
@@ -49,7 +49,7 @@ def build_octavia(parent: pulumi.Resource, name: str, args: ApiServerEndpointArg
         loadbalancer_id=balancer.id,
         protocol="TCP",
         protocol_port=API_PORT,
-        allowed_cidrs=list(args.allowed_cidrs),
+        allowed_cidrs=list(settings.allowed_cidrs),
         timeout_client_data=DATA_TIMEOUT_MS,
         timeout_member_data=DATA_TIMEOUT_MS,
         timeout_member_connect=CONNECT_TIMEOUT_MS,

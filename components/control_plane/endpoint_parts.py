@@ -26,7 +26,9 @@ class EndpointParts:
 
 
 @dataclass(frozen=True)
-class ApiServerEndpointArgs:
+class EndpointSettings:
+    """What the stack config decides about the endpoint."""
+
     kind: ApiEndpointKind
     """``apiEndpoint``: which builder stands behind the interface (haproxy-keepalived or octavia)."""
     vip: str
@@ -38,6 +40,14 @@ class ApiServerEndpointArgs:
     options: ApiEndpointOptions
     """``apiEndpointOptions``: VRRP router id and interface (haproxy-keepalived); provider,
     algorithm and monitor (octavia)."""
+
+
+@dataclass(frozen=True)
+class ApiServerEndpointArgs:
+    """What the endpoint needs: its settings, the machines and the IaaS layer's network."""
+
+    settings: EndpointSettings
+    """The endpoint's kind, VIP and options from the stack config."""
     cluster_name: str
     """Prefix of OpenStack names (``k8s-<stack>``)."""
     nodes: Sequence[Node]
