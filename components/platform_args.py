@@ -19,6 +19,7 @@ from config.spec import NATIVE_ROUTING, ApiEndpointKind, Kubelet, NodeSetup, Rol
 
 
 def iaas_args(spec: StackSpec, cluster_name: str) -> IaasArgs:
+    """The IaaS layer's args: the network and pools as configured, what decides their groups and pairs."""
     return IaasArgs(
         cluster_name=cluster_name,
         environment=spec.environment.value,
@@ -32,6 +33,7 @@ def iaas_args(spec: StackSpec, cluster_name: str) -> IaasArgs:
 
 
 def endpoint_settings(spec: StackSpec) -> EndpointSettings:
+    """What the config decides about the API endpoint (the Platform adds the IaaS layer's IDs)."""
     net = spec.network
     return EndpointSettings(
         kind=spec.api_endpoint,
@@ -56,6 +58,7 @@ def kubelet_settings(kubelet: Kubelet) -> KubeletSettings:
 
 
 def cluster_settings(spec: StackSpec) -> ClusterSettings:
+    """The cluster-wide values of the kubeadm documents (the Platform adds the endpoint and etcd)."""
     net = spec.network
     return ClusterSettings(
         pod_subnet=str(net.pod_cidr),

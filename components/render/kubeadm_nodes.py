@@ -62,7 +62,7 @@ def kubelet_may_set_label(key: str) -> bool:
 
 @dataclass(frozen=True)
 class KubernetesNode:
-    """One machine that becomes a Kubernetes node (its IaaS side: components/iaas/node_pool.py Machine)."""
+    """One machine as a Kubernetes node (the IaaS side of the machine is components/iaas/node_pool.py Node)."""
 
     name: str
     """Node name (the machine's hostname), a DNS label."""
