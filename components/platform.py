@@ -11,28 +11,37 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.capacity import plan
 from components.control_plane.api_endpoint import ApiServerEndpoint, ApiServerEndpointArgs
 from components.control_plane.etcd_cluster import EtcdCluster, EtcdClusterArgs
-from components.control_plane.kubeadm_cluster import KubeadmCluster, KubeadmClusterArgs
-from components.iaas.iaas import Iaas, IaasArgs
+from components.control_plane.kubeadm_args import KubeadmClusterArgs
+from components.control_plane.kubeadm_cluster import KubeadmCluster
+from components.iaas.iaas import Iaas
 from components.iaas.node_pool import Node
+from components.platform_args import (
+    cluster_settings,
+    endpoint_settings,
+    iaas_args,
+    kubelet_settings,
+    node_prep_args,
+)
 from components.render.kubeadm import render_kubelet_configuration
-from components.spec import KUBERNETES_ROLES, Role, SpecError, StackSpec, parse
 from components.ssh import SshAccess
+from config.load import parse
+from config.spec import KUBERNETES_ROLES, Role, SpecError, StackSpec
+from planning.capacity import plan
 
 
 @dataclass(frozen=True)
 class PlatformArgs:
     spec: StackSpec
-    """The validated stack config (see components/spec.py)."""
+    """The validated stack config (see config/spec.py)."""
 
 
 class Platform(pulumi.ComponentResource):
     """All layers of one environment's platform."""
 
     capacity_plan: pulumi.Output[dict]
-    """The blueprint's capacity plan for this stack (components/capacity.py)."""
+    """The blueprint's capacity plan for this stack (planning/capacity.py)."""
     iaas: Iaas
     """The IaaS layer: network, security groups, node pools, floating IPs (components/iaas/)."""
     nodes: list[Node]
@@ -54,14 +63,14 @@ class Platform(pulumi.ComponentResource):
         self.capacity_plan = pulumi.Output.from_input(capacity_plan)
         # OpenStack names carry the stack (k8s-prod-worker-1): unique per stack in one project.
         cluster_name = f"k8s-{pulumi.get_stack()}"
-        self.iaas = Iaas(f"{name}-iaas", IaasArgs(spec=spec, cluster_name=cluster_name), opts=child)
+        self.iaas = Iaas(f"{name}-iaas", iaas_args(spec, cluster_name), opts=child)
         self.nodes = self.iaas.nodes
         bastions = [n.floating_ip for n in self.nodes if n.role == Role.BASTION and n.floating_ip is not None]
         self.ssh = SshAccess.from_config(spec.ssh_user, bastion_host=bastions[0] if bastions else None)
         self.api_endpoint = ApiServerEndpoint(
             f"{name}-api-endpoint",
             ApiServerEndpointArgs(
-                spec=spec,
+                settings=endpoint_settings(spec),
                 cluster_name=cluster_name,
                 nodes=self.nodes,
                 network_id=self.iaas.network_id,
@@ -75,14 +84,20 @@ class Platform(pulumi.ComponentResource):
         self.etcd = EtcdCluster(
             f"{name}-etcd",
             EtcdClusterArgs(
-                spec=spec, nodes=self.nodes, ssh=self.ssh, cluster_name=cluster_name, stack=pulumi.get_stack()
+                etcd=spec.etcd,
+                pki_epoch=spec.pki_epoch,
+                nodes=self.nodes,
+                ssh=self.ssh,
+                cluster_name=cluster_name,
+                stack=pulumi.get_stack(),
             ),
             opts=child,
         )
         self.kubeadm = KubeadmCluster(
             f"{name}-kubeadm",
             KubeadmClusterArgs(
-                spec=spec,
+                cluster=cluster_settings(spec),
+                node_prep=node_prep_args(spec.node_setup),
                 nodes=self.nodes,
                 ssh=self.ssh,
                 endpoint_host=self.api_endpoint.host,
@@ -104,7 +119,7 @@ def policy_inputs(spec: StackSpec, capacity_plan: dict) -> dict:
     """The Platform's inputs, which is what the policy pack sees of it (policies/limits.py): the
     capacity plan, and per Kubernetes pool the KubeletConfiguration its nodes get. The pack judges
     these; it never recomputes the formula or re-renders the kubelet's config."""
-    kubelet = render_kubelet_configuration(spec.kubelet)
+    kubelet = render_kubelet_configuration(kubelet_settings(spec.kubelet))
     return {
         "capacityPlan": capacity_plan,
         "kubeletConfigurations": {name: kubelet for name, _ in spec.pools(*KUBERNETES_ROLES)},

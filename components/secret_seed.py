@@ -4,7 +4,7 @@ The derivations themselves are pure (components/render/seed.py); this module onl
 from the engine's config, where it is stored encrypted, and keeps every value computed from it a
 secret Output (principle 9), so neither the seed nor a derived secret reaches the state or a log in
 plain text. The program checks that the seed is set and well-formed before it registers anything
-(spec.parse with ``seed_required_for``), so ``require_secret`` here never fails in practice.
+(config.load.parse with ``seed_required_for``), so ``require_secret`` here never fails in practice.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import pulumi
 
-from components.render.seed import SEED_KEY, parse_seed
-from components.spec import NAMESPACE
+from config.formats import SEED_KEY, parse_seed
+from config.spec import NAMESPACE
 
 T = TypeVar("T")
 

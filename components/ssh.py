@@ -5,16 +5,20 @@ security groups only let SSH in from the bastion then, see docs/security-groups.
 the optional secret ``k8s-platform:sshPrivateKey``; without it pulumi-command uses the operator's
 ssh-agent (``SSH_AUTH_SOCK``), so no private key has to live in any file. A preview opens no
 connection at all.
+
+Every SSH step of the program is one ``ssh_step``: the convention its scripts follow (what goes on
+stdin, what may be logged, what re-runs a step) is components/control_plane/remote_scripts.py's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_command as command
 
-from components.spec import NAMESPACE
+from config.spec import NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,44 @@ class SshAccess:
             # Fresh instances take a while to accept SSH (cloud-init); retry instead of failing.
             dial_error_limit=30,
         )
+
+
+_SECRET_OUTPUTS = ["stdout", "stderr"]
+
+
+def ssh_step(
+    name: str,
+    parent: pulumi.Resource,
+    connection: command.remote.ConnectionArgs,
+    *,
+    create: pulumi.Input[str],
+    stdin: pulumi.Input[str] | None = None,
+    delete: pulumi.Input[str] | None = None,
+    triggers: list | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
+    secret: bool = False,
+    previous_output_in_env: bool | None = None,
+) -> command.remote.Command:
+    """One SSH step (a pulumi-command ``remote.Command``), a child of ``parent`` named ``name``.
+
+    ``secret``: the step's output may hold a secret (a token, a key): nothing of it is logged
+    (pulumi-command's ``logging``) and its stdout/stderr are secret Outputs in the state.
+    ``previous_output_in_env``: False keeps the previous run's stdout from being sent back to the
+    host as an environment variable (kubeadm's steps, whose stdout is secret); None leaves
+    pulumi-command's default. Every other argument is the Command's own.
+    """
+    return command.remote.Command(
+        name,
+        connection=connection,
+        create=create,
+        stdin=stdin,
+        delete=delete,
+        triggers=triggers,
+        logging=command.remote.Logging.NONE if secret else None,
+        add_previous_output_in_env=previous_output_in_env,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=list(depends_on),
+            additional_secret_outputs=_SECRET_OUTPUTS if secret else None,
+        ),
+    )

@@ -27,6 +27,8 @@ PROGRAM = (
     "Pulumi.yaml",
     "__main__.py",
     "components/",
+    "config/",
+    "planning/",
     "policies/",
     "providers/",
     "scripts/",

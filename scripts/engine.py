@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run as a file, this directory is sys.path[0]; the program and this module import from the root.
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts")]
 
-from components.render.seed import SEED_BYTES, SEED_KEY  # noqa: E402
-from components.spec import NAMESPACE as PROJECT  # noqa: E402
+from config.formats import SEED_BYTES, SEED_KEY  # noqa: E402
+from config.spec import NAMESPACE as PROJECT  # noqa: E402
 from scripts.stacks import Cli, EntryError, explain_trial, has_key, init_seed, locate, select  # noqa: E402
 
 SEED = f"{PROJECT}:{SEED_KEY}"

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import yaml
 
-from components.spec import SpecError, read_stack_document
+from config.load import read_stack_document
+from config.spec import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVIDER_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -71,3 +72,13 @@ def workspace(tmp_path, toolchain):
     from tests.engine.project import Workspace
 
     return Workspace(tmp_path / "workspace")
+
+
+@pytest.fixture(scope="session")
+def kubeadm() -> str:
+    """The kubeadm binary of the pinned version, built (or found cached) by scripts/build-kubeadm
+    (tests/render/test_kubeadm_real.py, tests/control_plane/test_kubeadm_cluster.py)."""
+    result = subprocess.run([str(ROOT / "scripts" / "build-kubeadm")], capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        pytest.fail(f"scripts/build-kubeadm failed:\n{result.stderr[-3000:]}")
+    return result.stdout.strip().splitlines()[-1]

@@ -23,8 +23,9 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.render.seed import SEED_KEY
-from components.spec import NAMESPACE, read_stack_file
+from config.formats import SEED_KEY
+from config.load import read_stack_file
+from config.spec import NAMESPACE
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("lab", "test", "prod")
@@ -219,7 +220,7 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
 
 
 def capacity_cli(tmp_path: Path, stack: str, overrides: dict[str, Any] | None = None):
-    """``python -m components.capacity`` on a stack file written from ``stack`` + ``overrides``."""
+    """``python -m planning.capacity`` on a stack file written from ``stack`` + ``overrides``."""
     import subprocess
     import sys
 
@@ -228,7 +229,7 @@ def capacity_cli(tmp_path: Path, stack: str, overrides: dict[str, Any] | None = 
     stack_file = tmp_path / f"Pulumi.{stack}-variant.yaml"
     stack_file.write_text(yaml.safe_dump({"config": stack_config(stack, overrides)}))
     return subprocess.run(
-        [sys.executable, "-m", "components.capacity", str(stack_file)],
+        [sys.executable, "-m", "planning.capacity", str(stack_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""components/capacity.py: the blueprint's formula, by example and by property."""
+"""planning/capacity.py: the blueprint's formula, by example and by property."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.capacity import Allocatable, Demand, allocatable, demand, plan, required_nodes, with_headroom
-from components.quantity import mebibytes, millicores, parse_quantity
-from components.spec import Kubelet, NodePool, Workload, load_stack_file
+from config.load import load_stack_file
+from config.quantity import mebibytes, millicores, parse_quantity
+from config.spec import Kubelet, NodePool, Workload
+from planning.capacity import Allocatable, Demand, allocatable, demand, plan, required_nodes, with_headroom
 from tests.harness import ROOT, STACKS, capacity_cli
 
 KUBELET = Kubelet()
@@ -61,7 +62,7 @@ def test_prod_plan_shows_how_many_8c64g_workers_are_needed():
 @pytest.mark.parametrize("stack", STACKS)
 def test_capacity_cli_prints_each_plan(stack):
     result = subprocess.run(
-        [sys.executable, "-m", "components.capacity", f"Pulumi.{stack}.yaml"],
+        [sys.executable, "-m", "planning.capacity", f"Pulumi.{stack}.yaml"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -9,9 +9,10 @@ import sys
 import pytest
 import yaml
 
-from components import yaml_strict
-from components.rules_endpoint import OPTION_KIND
-from components.spec import NAMESPACE, ApiEndpointOptions, SpecError, load_stack_file, parse
+from config import yaml_strict
+from config.load import load_stack_file, parse
+from config.rules_endpoint import OPTION_KIND
+from config.spec import NAMESPACE, ApiEndpointOptions, SpecError
 from scripts.stacks import EntryError, locate
 from tests.harness import ROOT, stack_config
 
@@ -150,7 +151,7 @@ def test_a_node_setup_problem_is_reported_once():
 
 def _capacity(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "components.capacity", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "planning.capacity", *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.capacity import plan
-from components.spec import load_stack_file
+from config.load import load_stack_file
+from planning.capacity import plan
 from tests.harness import ROOT
 
 

@@ -16,7 +16,8 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
-from components.spec import NAMESPACE, SECRET_KEYS, StackSpec
+from config.load import SECRET_KEYS
+from config.spec import NAMESPACE, StackSpec
 from tests.harness import ROOT, STACKS
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -36,7 +37,7 @@ def test_every_spec_key_is_declared_with_a_description():
 
 
 def test_optional_secrets_are_not_declared_and_required_ones_are_secret():
-    assert set(SECRET_KEYS) - REQUIRED_SECRETS, "expected optional secrets in components/spec.py"
+    assert set(SECRET_KEYS) - REQUIRED_SECRETS, "expected optional secrets in config/spec.py"
     for key in set(SECRET_KEYS) - REQUIRED_SECRETS:
         assert key not in DECLARED, f"{key}: the CLI would demand it, or default it to plain text"
         assert f"{NAMESPACE}:{key}" in (ROOT / "Pulumi.yaml").read_text(), f"{key} is described in a comment"

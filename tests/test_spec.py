@@ -1,4 +1,4 @@
-"""components/spec.py and components/rules.py: every stack file is valid; bad configs name their key."""
+"""config/spec.py and config/rules.py: every stack file is valid; bad configs name their key."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import yaml
 
-from components.spec import NAMESPACE, SECRET_KEYS, SpecError, StackSpec, load_stack_file, parse
+from config.load import SECRET_KEYS, load_stack_file, parse
+from config.spec import NAMESPACE, SpecError, StackSpec
 from tests.harness import ROOT, STACKS, capacity_cli, run_program, stack_config
 
 

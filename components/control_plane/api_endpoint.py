@@ -15,39 +15,15 @@ survives a rebuilt endpoint) associated to the port holding the VIP and added to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import pulumi
 import pulumi_openstack as openstack
 
 from components.control_plane.endpoint_haproxy import build_haproxy_keepalived
 from components.control_plane.endpoint_octavia import build_octavia
-from components.control_plane.endpoint_parts import API_PORT, EndpointParts
-from components.iaas.node_pool import Node
-from components.spec import ApiEndpointKind, StackSpec
-from components.ssh import SshAccess
-
-
-@dataclass(frozen=True)
-class ApiServerEndpointArgs:
-    spec: StackSpec
-    """The validated stack config: ``apiEndpoint``, ``apiEndpointOptions``, ``network``."""
-    cluster_name: str
-    """Prefix of OpenStack names (``k8s-<stack>``)."""
-    nodes: Sequence[Node]
-    """Every machine; the masters are the backends, the lb machines (haproxy-keepalived) the proxies."""
-    network_id: pulumi.Input[str]
-    """Neutron network of the node subnet (the VIP port lives on it)."""
-    subnet_id: pulumi.Input[str]
-    """Node subnet: the VIP's subnet, Octavia's VIP and member subnet."""
-    security_group_ids: Mapping[str, pulumi.Input[str]]
-    """Group key -> ID from the IaaS layer (the VIP port carries ``lb``)."""
-    ssh: SshAccess
-    """How the SSH steps reach the lb machines."""
-    api_floating_ip: pulumi.Input[str] | None = None
-    """Address of the IaaS layer's API floating IP, associated here; None without ``apiFloatingIp``."""
-
+from components.control_plane.endpoint_parts import API_PORT, ApiServerEndpointArgs, EndpointParts
+from config.spec import ApiEndpointKind
 
 Builder = Callable[[pulumi.Resource, str, ApiServerEndpointArgs], EndpointParts]
 BUILDERS: dict[ApiEndpointKind, Builder] = {
@@ -71,8 +47,8 @@ class ApiServerEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApiServerEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:control_plane:ApiServerEndpoint", name, None, opts)
-        vip = str(args.spec.network.api_vip)
-        parts = BUILDERS[args.spec.api_endpoint](self, name, args)
+        vip = args.settings.vip
+        parts = BUILDERS[args.settings.kind](self, name, args)
         ready = list(parts.ready)
         addresses: list[pulumi.Input[str]] = [vip]
         if args.api_floating_ip is not None:

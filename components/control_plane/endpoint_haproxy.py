@@ -24,13 +24,11 @@ programs); the layout follows kubeadm's "Options for software load balancing"
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pulumi
 import pulumi_command as command
 import pulumi_openstack as openstack
 
-from components.control_plane.endpoint_parts import API_PORT, EndpointParts
+from components.control_plane.endpoint_parts import API_PORT, ApiServerEndpointArgs, EndpointParts
 from components.control_plane.remote_scripts import (
     HAPROXY_APPLY,
     KEEPALIVED_APPLY,
@@ -46,10 +44,8 @@ from components.render.haproxy import ApiServer, HaproxyArgs, render_haproxy_con
 from components.render.keepalived import KeepalivedArgs, LoadBalancerNode, render_keepalived_config
 from components.render.seed import vrrp_password as derived_vrrp_password
 from components.secret_seed import derived_secret
-from components.spec import NAMESPACE, Role
-
-if TYPE_CHECKING:
-    from components.control_plane.api_endpoint import ApiServerEndpointArgs
+from components.ssh import ssh_step
+from config.spec import NAMESPACE, Role
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
@@ -71,8 +67,7 @@ def vrrp_password() -> pulumi.Output[str]:
 
 def build_haproxy_keepalived(parent: pulumi.Resource, name: str, args: ApiServerEndpointArgs) -> EndpointParts:
     """VIP port, VRRP password, and the SSH steps on every lb machine."""
-    spec = args.spec
-    vip = str(spec.network.api_vip)
+    vip, settings = args.settings.vip, args.settings
     vip_port = openstack.networking.Port(
         f"{name}-vip-port",
         name=f"{args.cluster_name}-api-vip",
@@ -111,10 +106,10 @@ def build_haproxy_keepalived(parent: pulumi.Resource, name: str, args: ApiServer
                     node=node.name,
                     nodes=v[0],
                     vip=vip,
-                    vip_prefix_len=spec.network.node_cidr.prefixlen,
-                    virtual_router_id=spec.api_endpoint_options.vrrp_router_id,
+                    vip_prefix_len=settings.vip_prefix_len,
+                    virtual_router_id=settings.options.vrrp_router_id,
                     auth_pass=v[1],
-                    interface=spec.api_endpoint_options.interface,
+                    interface=settings.options.interface,
                     ready_port=HAPROXY_STATS_PORT,
                     interface_file=KEEPALIVED_INTERFACE_FILE,
                 )
@@ -141,32 +136,29 @@ def _configure(
             lambda instance_id: command_line(script(body, {"NODE": node.name, "INSTANCE_ID": instance_id, **values}))
         )
 
-    prepare = command.remote.Command(
-        f"{name}-{node.name}-prepare",
-        connection=connection,
-        create=step(LB_PREPARE),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    haproxy = command.remote.Command(
+    prepare = ssh_step(f"{name}-{node.name}-prepare", parent, connection, create=step(LB_PREPARE))
+    haproxy = ssh_step(
         f"{name}-{node.name}-haproxy",
-        connection=connection,
+        parent,
+        connection,
         create=step(HAPROXY_APPLY, CONFIG=HAPROXY_CFG),
         stdin=haproxy_cfg.apply(lambda text: payload([RemoteFile(HAPROXY_CFG, text)])),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[prepare]),
+        depends_on=[prepare],
     )
     # keepalived last: its check tracks haproxy, and the VIP port must reserve the address first.
-    return command.remote.Command(
+    return ssh_step(
         f"{name}-{node.name}-keepalived",
-        connection=connection,
+        parent,
+        connection,
         create=step(
             KEEPALIVED_APPLY,
             CONFIG=KEEPALIVED_CONF,
             CHECK_LOG=KEEPALIVED_CHECK_LOG,
-            INTERFACE=args.spec.api_endpoint_options.interface or "",
+            INTERFACE=args.settings.options.interface or "",
             INTERFACE_FILE=KEEPALIVED_INTERFACE_FILE,
         ),
         stdin=pulumi.Output.secret(
             keepalived_conf.apply(lambda text: payload([RemoteFile(KEEPALIVED_CONF, text, mode="0600")]))
         ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[haproxy, vip_port]),
+        depends_on=[haproxy, vip_port],
     )

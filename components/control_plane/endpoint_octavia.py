@@ -18,16 +18,11 @@ other instead of racing each other.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pulumi
 import pulumi_openstack as openstack
 
-from components.control_plane.endpoint_parts import API_PORT, EndpointParts
-from components.spec import OctaviaMonitor, Role
-
-if TYPE_CHECKING:
-    from components.control_plane.api_endpoint import ApiServerEndpointArgs
+from components.control_plane.endpoint_parts import API_PORT, ApiServerEndpointArgs, EndpointParts
+from config.spec import OctaviaMonitor, Role
 
 DATA_TIMEOUT_MS = 3_600_000
 """Listener ``timeout_client_data``/``timeout_member_data``: one hour, as haproxy's tunnel timeout."""
@@ -35,23 +30,16 @@ CONNECT_TIMEOUT_MS = 5_000
 """Listener ``timeout_member_connect``: 5 s, as haproxy's ``timeout connect``."""
 
 
-def allowed_cidrs(args: ApiServerEndpointArgs) -> list[str]:
-    """Sources the listener accepts: the admin networks, then the node subnet."""
-    net = args.spec.network
-    return [*(str(c) for c in net.admin_cidrs), str(net.node_cidr)]
-
-
 def build_octavia(parent: pulumi.Resource, name: str, args: ApiServerEndpointArgs) -> EndpointParts:
     """Load balancer, listener, pool, monitor and one member per master."""
-    spec, cluster = args.spec, args.cluster_name
-    options = spec.api_endpoint_options
+    cluster, settings, options = args.cluster_name, args.settings, args.settings.options
     child = pulumi.ResourceOptions(parent=parent)
     balancer = openstack.loadbalancer.LoadBalancer(
         f"{name}-lb",
         name=f"{cluster}-api",
         description=f"k8s-platform {cluster}: Kubernetes API endpoint",
         vip_subnet_id=args.subnet_id,
-        vip_address=str(spec.network.api_vip),
+        vip_address=settings.vip,
         loadbalancer_provider=options.octavia_provider,
         opts=child,
     )
@@ -61,7 +49,7 @@ def build_octavia(parent: pulumi.Resource, name: str, args: ApiServerEndpointArg
         loadbalancer_id=balancer.id,
         protocol="TCP",
         protocol_port=API_PORT,
-        allowed_cidrs=allowed_cidrs(args),
+        allowed_cidrs=list(settings.allowed_cidrs),
         timeout_client_data=DATA_TIMEOUT_MS,
         timeout_member_data=DATA_TIMEOUT_MS,
         timeout_member_connect=CONNECT_TIMEOUT_MS,

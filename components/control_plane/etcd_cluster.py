@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import pulumi
 import pulumi_command as command
@@ -57,7 +58,8 @@ from components.control_plane.remote_scripts import RemoteFile, command_line, pa
 from components.iaas.node_pool import Node
 from components.render.etcd import DATA_DIR, PKI_DIR, EtcdClientTls, EtcdMemberArgs, EtcdPeer, render_etcd_unit
 from components.render.etcd_backup import (
-    backup_args_from_spec,
+    EtcdBackupArgs,
+    S3Upload,
     render_backup_script,
     render_backup_service,
     render_backup_timer,
@@ -65,9 +67,9 @@ from components.render.etcd_backup import (
 )
 from components.render.etcd_restore import EtcdRestoreArgs, render_restore_script
 from components.secret_seed import stack_seed
-from components.spec import ETCD_DATA_VOLUME, NAMESPACE, EtcdTopology, Role, StackSpec
-from components.ssh import SshAccess
-from components.versions import ETCD
+from components.ssh import SshAccess, ssh_step
+from config.spec import ETCD_DATA_VOLUME, NAMESPACE, Etcd, EtcdBackup, EtcdTopology, Role
+from config.versions import ETCD
 
 CLIENT_PORT = 2379
 """etcd's client port (IANA)."""
@@ -84,9 +86,9 @@ S3_CREDENTIALS_KEY = "etcdBackupS3Credentials"
 """Secret config key: ``ACCESS_KEY_ID:SECRET_ACCESS_KEY`` of the snapshot uploads."""
 
 
-def member_nodes(spec: StackSpec, nodes: Sequence[Node]) -> list[Node]:
+def member_nodes(topology: EtcdTopology, nodes: Sequence[Node]) -> list[Node]:
     """The machines etcd runs on: the etcd pool (external) or the masters (stacked)."""
-    role = Role.ETCD if spec.etcd.topology == EtcdTopology.EXTERNAL else Role.MASTER
+    role = Role.ETCD if topology == EtcdTopology.EXTERNAL else Role.MASTER
     return [n for n in nodes if n.role == role]
 
 
@@ -95,10 +97,23 @@ def release_url(base_url: str) -> str:
     return f"{base_url}/v{ETCD.version}/etcd-v{ETCD.version}-linux-amd64.tar.gz"
 
 
+def backup_args(backup: EtcdBackup, member: str, stack: str, **overrides) -> EtcdBackupArgs:
+    """The backup renderer's args for one member from the stack's ``etcd.backup``.
+
+    The S3 prefix is ``<stack>/<member>``; ``overrides`` set any other field (paths, certs).
+    """
+    s3 = None
+    if backup.s3 is not None:
+        s3 = S3Upload(bucket=backup.s3.bucket, prefix=f"{stack}/{member}", retention_days=backup.s3.retention_days)
+    return EtcdBackupArgs(member=member, keep=backup.keep, schedule=backup.schedule, s3=s3, **overrides)
+
+
 @dataclass(frozen=True)
 class EtcdClusterArgs:
-    spec: StackSpec
-    """The validated stack config (``etcd`` section, topology, backups)."""
+    etcd: Etcd
+    """The stack's ``etcd`` section: topology, member count, backups, release mirror and checksum."""
+    pki_epoch: date
+    """``pkiEpoch``: issue date of the etcd certificates (their keys and serials derive from it)."""
     nodes: Sequence[Node]
     """Every machine of the IaaS layer; the members are picked by ``member_nodes``."""
     ssh: SshAccess
@@ -125,10 +140,9 @@ class EtcdCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EtcdClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:control_plane:EtcdCluster", name, None, opts)
-        spec = args.spec
-        members = member_nodes(spec, args.nodes)
-        if len(members) != spec.etcd.members:  # the spec rules make this impossible; fail loudly anyway
-            raise ValueError(f"etcd.members is {spec.etcd.members} but {len(members)} machines run etcd")
+        members = member_nodes(args.etcd.topology, args.nodes)
+        if len(members) != args.etcd.members:  # the spec rules make this impossible; fail loudly anyway
+            raise ValueError(f"etcd.members is {args.etcd.members} but {len(members)} machines run etcd")
         self._args, self._members = args, members
         self._token = f"{args.cluster_name}-etcd"
         self._cluster = pulumi.Output.all(*[n.private_ip for n in members]).apply(
@@ -136,14 +150,15 @@ class EtcdCluster(pulumi.ComponentResource):
         )
         # Certificates from the stack's seed and spec pkiEpoch: computed here, no resources (etcd_pki.py).
         pki = etcd_pki(
-            EtcdPkiArgs(args.cluster_name, spec.pki_epoch, [EtcdIdentity(n.name, n.private_ip) for n in members]),
+            EtcdPkiArgs(args.cluster_name, args.pki_epoch, [EtcdIdentity(n.name, n.private_ip) for n in members]),
             stack_seed(),
             warn_on=self,
         )
         bootstraps = [self._bootstrap(name, node, pki) for node in members]
-        health = command.remote.Command(
+        health = ssh_step(
             f"{name}-health",
-            connection=args.ssh.connection(members[0].private_ip),
+            self,
+            args.ssh.connection(members[0].private_ip),
             create=self._cluster.apply(
                 lambda c: command_line(
                     script(
@@ -156,7 +171,7 @@ class EtcdCluster(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=bootstraps),
+            depends_on=bootstraps,
         )
         s3_env = self._s3_env()
         for node in members:
@@ -180,7 +195,7 @@ class EtcdCluster(pulumi.ComponentResource):
 
     def _bootstrap(self, name: str, node: Node, pki: EtcdPki) -> command.remote.Command:
         """The member's SSH step: volume, release, certificates, unit, start; removal on delete."""
-        spec = self._args.spec
+        etcd = self._args.etcd
         certs, client = pki.members[node.name], pki.healthcheck_client
         volume_id = node.data_volume_ids.get(ETCD_DATA_VOLUME)
         unit = self._cluster.apply(lambda c: render_etcd_unit(self._member_args(node, c)))
@@ -225,9 +240,9 @@ class EtcdCluster(pulumi.ComponentResource):
                         "DATA_DIR": DATA_DIR,
                         "PKI_DIR": PKI_DIR,
                         "ETCD_VERSION": ETCD.version,
-                        "ETCD_URL": release_url(spec.etcd.release_base_url),
-                        "ETCD_SUMS_URL": f"{spec.etcd.release_base_url}/v{ETCD.version}/SHA256SUMS",
-                        "ETCD_SHA256": spec.etcd.release_sha256 or "",
+                        "ETCD_URL": release_url(etcd.release_base_url),
+                        "ETCD_SUMS_URL": f"{etcd.release_base_url}/v{ETCD.version}/SHA256SUMS",
+                        "ETCD_SHA256": etcd.release_sha256 or "",
                     },
                 )
             )
@@ -244,18 +259,18 @@ class EtcdCluster(pulumi.ComponentResource):
             return command_line(script(ETCD_MEMBER_REMOVE, values))
 
         inputs = [self._cluster, node.instance_id] + ([volume_id] if volume_id is not None else [])
-        return command.remote.Command(
+        return ssh_step(
             f"{name}-{node.name}-member",
-            connection=self._args.ssh.connection(node.private_ip),
+            self,
+            self._args.ssh.connection(node.private_ip),
             create=pulumi.Output.all(*inputs).apply(create),
             delete=self._cluster.apply(delete),
             stdin=pulumi.Output.secret(files),
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _s3_env(self) -> pulumi.Output[str] | None:
         """The rclone env file's text (secret), or None without S3 or without credentials."""
-        s3 = self._args.spec.etcd.backup.s3
+        s3 = self._args.etcd.backup.s3
         if s3 is None:
             return None
         credentials = pulumi.Config(NAMESPACE).get_secret(S3_CREDENTIALS_KEY)
@@ -267,7 +282,7 @@ class EtcdCluster(pulumi.ComponentResource):
             )
             return None
         # Every member's env file is the same; the prefix (stack/member) lives in the script.
-        upload = backup_args_from_spec(self._args.spec.etcd.backup, self._members[0].name, self._args.stack).s3
+        upload = backup_args(self._args.etcd.backup, self._members[0].name, self._args.stack).s3
 
         def render(value: str) -> str:
             access_key, sep, secret_key = value.partition(":")
@@ -287,9 +302,9 @@ class EtcdCluster(pulumi.ComponentResource):
         health: command.remote.Command,
     ) -> command.remote.Command:
         """Snapshot script, service and timer, S3 env file, restore script; the timer enabled."""
-        spec, args = self._args.spec, self._args
-        backup = backup_args_from_spec(spec.etcd.backup, node.name, args.stack)
-        stacked = spec.etcd.topology == EtcdTopology.STACKED
+        args = self._args
+        backup = backup_args(args.etcd.backup, node.name, args.stack)
+        stacked = args.etcd.topology == EtcdTopology.STACKED
 
         def files(values: list) -> str:
             cluster = values[0]
@@ -318,11 +333,12 @@ class EtcdCluster(pulumi.ComponentResource):
                 )
             )
         )
-        return command.remote.Command(
+        return ssh_step(
             f"{name}-{node.name}-backup",
-            connection=args.ssh.connection(node.private_ip),
+            self,
+            args.ssh.connection(node.private_ip),
             create=create,
             delete=command_line(script(ETCD_BACKUP_REMOVE, {})),
             stdin=pulumi.Output.secret(stdin) if s3_env is not None else stdin,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[health]),
+            depends_on=[health],
         )

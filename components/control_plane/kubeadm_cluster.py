@@ -41,13 +41,12 @@ What re-applies on a running cluster, and what needs the runbook: docs/runbooks/
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_command as command
 
+from components.control_plane.kubeadm_args import KubeadmClusterArgs, cluster_args, kubernetes_node
 from components.control_plane.kubeadm_scripts import (
     READ_KUBECONFIG,
     EtcdClientFiles,
@@ -61,66 +60,14 @@ from components.control_plane.kubeadm_scripts import (
     render_node_removal_command,
 )
 from components.iaas.node_pool import Node
-from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_args_from_spec
-from components.render.kubeadm_nodes import pool_node
-from components.render.node_prep import NodePrepArgs, NodeRole, node_prep_args, render_node_prep
+from components.render.kubeadm import BootstrapSecrets, ClusterArgs
+from components.render.node_prep import NodeRole, render_node_prep
 from components.render.seed import bootstrap_token, certificate_key
 from components.secret_seed import derived_secret
-from components.spec import KUBERNETES_ROLES, Role, StackSpec
-from components.ssh import SshAccess
+from components.ssh import ssh_step
+from config.spec import KUBERNETES_ROLES, Role
 
 TYPE = "k8splatform:control_plane:KubeadmCluster"
-_SECRET_OUTPUTS = ["stdout", "stderr"]
-_DURATION = re.compile(r"^[0-9]+(s|m|h)$")
-
-
-@dataclass(frozen=True)
-class KubeadmClusterArgs:
-    """What the bootstrap needs: the machines, how to reach them, and the layers below as Outputs."""
-
-    spec: StackSpec
-    """The validated stack config (CIDRs, kubelet reservations, event TTL, pool labels and taints)."""
-    nodes: Sequence[Node]
-    """Every machine of the IaaS layer; those with a Kubernetes role (master, worker, ingress,
-    storage) become nodes, the first master runs ``kubeadm init``. At least one master."""
-    ssh: SshAccess
-    """The stack's SSH route and credential (bastion jump or direct)."""
-    endpoint_host: pulumi.Input[str]
-    """The API endpoint's address (the VIP): ``controlPlaneEndpoint`` and the kubeconfig's server."""
-    endpoint_port: int = 6443
-    """The API endpoint's port (1-65535); default 6443."""
-    cert_sans: pulumi.Input[Sequence[str]] = ()
-    """Extra apiserver certificate SANs the endpoint reports (IPv4 or DNS names); the VIP, the
-    floating IP and every master's address are always included. Default: none."""
-    etcd_endpoints: pulumi.Input[Sequence[str]] | None = None
-    """External etcd client URLs (``https://<ip>:2379``); None: kubeadm's stacked etcd. Default None."""
-    etcd_ca_cert: pulumi.Input[str] | None = None
-    """etcd's CA certificate, PEM; required with ``etcd_endpoints``."""
-    etcd_client_cert: pulumi.Input[str] | None = None
-    """The apiserver's etcd client certificate (``apiserver-etcd-client``), PEM; with ``etcd_endpoints``."""
-    etcd_client_key: pulumi.Input[str] | None = None
-    """Its private key, PEM, a secret Output; with ``etcd_endpoints``."""
-    api_floating_ip: pulumi.Input[str] | None = None
-    """The API floating IP (spec ``network.apiFloatingIp``), added to the SANs; None without one."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """What ``kubeadm init`` waits for besides the first master: the endpoint and etcd being ready."""
-    node_prep: NodePrepArgs | None = None
-    """Package sources, registry trust and NTP of the node preparation script (its ``role`` is set
-    per node); None: NodePrepArgs' defaults (upstream repositories and release files, no registry CA)."""
-    drain_timeout: str = "10m"
-    """``kubectl drain --timeout`` when a worker is removed (``<n>s|m|h``); default 10m."""
-
-    def __post_init__(self) -> None:
-        if not any(n.role == Role.MASTER for n in self.nodes):
-            raise ValueError("KubeadmClusterArgs.nodes: no master to run kubeadm init on")
-        if not 1 <= self.endpoint_port <= 65535:
-            raise ValueError(f"KubeadmClusterArgs.endpoint_port: {self.endpoint_port} is not a TCP port")
-        etcd = (self.etcd_endpoints, self.etcd_ca_cert, self.etcd_client_cert, self.etcd_client_key)
-        if any(v is None for v in etcd) and any(v is not None for v in etcd):
-            raise ValueError("KubeadmClusterArgs: etcd_endpoints, etcd_ca_cert, etcd_client_cert and "
-                             "etcd_client_key are given together (external etcd) or not at all (stacked)")  # fmt: skip
-        if not _DURATION.match(self.drain_timeout):
-            raise ValueError(f"KubeadmClusterArgs.drain_timeout: {self.drain_timeout!r} is not <n>s|m|h")
 
 
 def init_secrets(seed: bytes) -> BootstrapSecrets:
@@ -209,30 +156,26 @@ class KubeadmCluster(pulumi.ComponentResource):
         depends_on: Sequence[pulumi.Resource] = (),
         secret: bool = False,
     ) -> command.remote.Command:
-        """One SSH step named ``<component>-<step>``. A secret step's stdout/stderr are secret
-        Outputs and never logged (pulumi-command's ``logging``)."""
-        return command.remote.Command(
+        """One SSH step named ``<component>-<step>`` (``ssh_step``; ``secret``: its output is never
+        logged and is a secret Output)."""
+        return ssh_step(
             f"{self._name}-{step}",
-            connection=connection,
+            self,
+            connection,
             create=create,
             stdin=stdin,
             delete=delete,
             triggers=triggers,
-            logging=command.remote.Logging.NONE if secret else None,
-            # The previous run's stdout would be sent back to the host as an environment variable.
-            add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=list(depends_on),
-                additional_secret_outputs=_SECRET_OUTPUTS if secret else None,
-            ),
+            depends_on=depends_on,
+            secret=secret,
+            # The previous run's stdout (secret) would be sent back to the host as an environment variable.
+            previous_output_in_env=False,
         )
 
     def _prepare(self, node: Node) -> command.remote.Command:
         """The role's preparation script; re-runs when the script changes (idempotent by design)."""
         role = NodeRole.MASTER if node.role == Role.MASTER else NodeRole.WORKER
-        template = self._args.node_prep or node_prep_args(self._args.spec.node_setup)
-        script = render_node_prep(dataclasses.replace(template, role=role))
+        script = render_node_prep(dataclasses.replace(self._args.node_prep, role=role))
         return self._command(
             f"{node.name}-prep",
             self._args.ssh.connection(node.private_ip),
@@ -243,7 +186,7 @@ class KubeadmCluster(pulumi.ComponentResource):
 
     def _cluster_args(self, masters: list[Node]) -> pulumi.Output[ClusterArgs]:
         """The cluster-wide kubeadm inputs, once every master's address and the endpoint are known."""
-        args, spec = self._args, self._args.spec
+        args = self._args
         values = pulumi.Output.all(
             host=args.endpoint_host,
             sans=args.cert_sans,
@@ -252,9 +195,9 @@ class KubeadmCluster(pulumi.ComponentResource):
             ips=pulumi.Output.all(*[m.private_ip for m in masters]),
         )
         return values.apply(
-            lambda v: cluster_args_from_spec(
-                spec,
-                tuple(pool_node(spec, m.pool, m.name, ip) for m, ip in zip(masters, v["ips"], strict=True)),
+            lambda v: cluster_args(
+                args.cluster,
+                tuple(kubernetes_node(args.cluster, m, ip) for m, ip in zip(masters, v["ips"], strict=True)),
                 etcd_endpoints=tuple(v["etcd"] or ()),
                 floating_ip=v["fip"],
                 endpoint_host=v["host"],
@@ -272,7 +215,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         after: Sequence[pulumi.Resource],
     ) -> command.remote.Command:
         """Fresh secrets on the first master, then ``kubeadm join`` on ``node`` (skipped once joined)."""
-        spec, control_plane = self._args.spec, node.role == Role.MASTER
+        settings, control_plane = self._args.cluster, node.role == Role.MASTER
         secrets = self._command(
             f"{node.name}-secrets",
             self._first,
@@ -284,7 +227,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         stdin = pulumi.Output.all(cluster, node.private_ip, secrets.stdout, etcd).apply(
             lambda v: render_join_script(
                 v[0],
-                pool_node(spec, node.pool, node.name, v[1]),
+                kubernetes_node(settings, node, v[1]),
                 parse_join_secrets(v[2], control_plane),
                 control_plane,
                 v[3],
@@ -306,9 +249,9 @@ class KubeadmCluster(pulumi.ComponentResource):
         The instance ID in the create command makes this step depend on the machine, so Pulumi
         deletes it (drain) before the machine; a rebuilt machine updates the annotation only.
         """
-        spec = self._args.spec
+        settings = self._args.cluster
         create = pulumi.Output.all(node.private_ip, node.instance_id).apply(
-            lambda v: render_node_command(pool_node(spec, node.pool, node.name, v[0]), v[1])
+            lambda v: render_node_command(kubernetes_node(settings, node, v[0]), v[1])
         )
         return self._command(
             f"{node.name}-node",

@@ -1,13 +1,13 @@
 """The shell steps of the kubeadm bootstrap, rendered as text: pure functions, no Pulumi import.
 
 The KubeadmCluster component (``kubeadm_cluster.py``) runs each of them over SSH with
-pulumi-command. What they share, and why:
+pulumi-command, following the steps' one convention (remote_scripts.py). What is particular here:
 
-* **Scripts travel on stdin, never in the command line.** A command line is stored in the Pulumi
-  state in clear and shows up in ``ps`` on the host; stdin is a secret input when it holds a
-  token or key. ``remote_script_command`` stores the script root-only and runs it from the file,
-  because with ``bash -s`` every program in the script that reads stdin (apt, kubeadm) would
-  swallow the rest of the script (POSIX ``sh``, "Input Files").
+* **The script is the stdin.** kubeadm's configurations embed the bootstrap token and the
+  certificate key, so the whole script is the (secret) stdin rather than the command line.
+  ``remote_script_command`` stores it root-only and runs it from the file, because with
+  ``bash -s`` every program in the script that reads stdin (apt, kubeadm) would swallow the rest
+  of the script (POSIX ``sh``, "Input Files").
 * **No secret reaches stdout or stderr.** kubeadm prints the join command (token, CA hash,
   certificate key) after init; its output goes to a root-only log under ``/var/log/k8s-platform``
   and, when it fails, only the log's tail is printed, with tokens and hex keys masked.
@@ -34,7 +34,7 @@ from components.render.kubeadm import (
     render_join_config,
     render_kubeadm_config,
 )
-from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, Node, render_remove_node_commands
+from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, KubernetesNode, render_remove_node_commands
 
 MODULE = "components/control_plane/kubeadm_scripts.py"
 SCRIPT_DIR = "/var/lib/k8s-platform"
@@ -176,7 +176,7 @@ def _etcd_files(cluster: ClusterArgs, etcd: EtcdClientFiles | None) -> str:
     )
 
 
-def node_metadata_commands(node: Node) -> list[str]:
+def node_metadata_commands(node: KubernetesNode) -> list[str]:
     """``kubectl label``/``taint --overwrite`` commands giving ``node`` its pool's labels and taints.
 
     At registration the kubelet sets the labels it may (``--node-labels``) and the taints; the
@@ -194,7 +194,7 @@ def node_metadata_commands(node: Node) -> list[str]:
     return commands
 
 
-def _metadata(node: Node) -> str:
+def _metadata(node: KubernetesNode) -> str:
     commands = node_metadata_commands(node)
     if not commands:
         return ""
@@ -239,7 +239,7 @@ fi
 
 def render_join_script(
     cluster: ClusterArgs,
-    node: Node,
+    node: KubernetesNode,
     secrets: BootstrapSecrets,
     control_plane: bool,
     etcd: EtcdClientFiles | None = None,
@@ -332,7 +332,7 @@ def parse_join_secrets(stdout: str, control_plane: bool) -> BootstrapSecrets:
     )
 
 
-def render_node_command(node: Node, instance_id: str) -> str:
+def render_node_command(node: KubernetesNode, instance_id: str) -> str:
     """Run on the first master after ``node`` joined: record its instance, set its labels and taints."""
     if not _INSTANCE_ID.match(instance_id):
         raise ValueError(f"render_node_command: {instance_id!r} is not an instance ID")

@@ -1,22 +1,28 @@
-"""The shell steps the control-plane components run over SSH (pulumi-command ``remote.Command``).
+"""The SSH steps' convention, and the shell steps of the API load balancers (pure text, no Pulumi).
 
-Pure text, no Pulumi import, like ``components/render/``; tests run every script through
-shellcheck. This module holds the conventions and the lb machines' steps; the etcd members' steps
-are in etcd_scripts.py. Conventions shared by every step:
+Every SSH step of the program (endpoint, etcd, kubeadm) is one ``components.ssh.ssh_step`` and
+follows the one convention below; tests run every script through shellcheck. The lb machines'
+steps are here, the etcd members' in etcd_scripts.py, kubeadm's in kubeadm_scripts.py.
 
-- A step is ``sudo -n /bin/bash -c '<script>'`` (``command_line``). The script is not secret: it is
-  the command's ``create``/``delete`` input, visible in ``pulumi preview --diff``. Its values are
-  ``readonly`` assignments at the top (``script``), so a changed value (a new master, a rebuilt
-  machine's instance ID) changes ``create``, and pulumi-command runs ``create`` again when any input
-  changes and no ``update`` is set (https://www.pulumi.com/registry/packages/command/api-docs/remote/command/).
+- **Secrets travel on stdin only**, as a secret Output: never in a command line (``create`` and
+  ``delete`` are kept in the state in clear and show in ``ps`` on the host), never printed.
+- **What a step runs** is a script whose values are ``readonly`` assignments at its top
+  (``script``), run as root by ``sudo -n`` (fails at once instead of waiting for a password):
+  - a script that holds no secret is the command line itself (``command_line``; the endpoint's
+    and etcd's steps), visible in ``pulumi preview --diff``; its files arrive on stdin, one line
+    per file, ``<mode> <owner> <path> <base64 content>`` (``payload``), staged in a private tmpfs
+    directory under /run (umask 077, removed on exit), validated, then installed atomically;
+  - a script that must embed secrets (kubeadm's configurations carry tokens and keys) is itself
+    the stdin, stored root-only and run from the file (``kubeadm_scripts.remote_script_command``).
+- **What re-runs a step**: pulumi-command runs ``create`` again when any input changes and no
+  ``update`` is set (https://www.pulumi.com/registry/packages/command/api-docs/remote/command/).
+  The values in the script, the stdin and ``triggers`` are those inputs; every per-machine step
+  carries the machine's instance ID among them, so a rebuilt machine is configured again.
   ``environment`` is not used: pulumi-command sends it with SSH ``setenv``, which OpenSSH drops
   unless ``AcceptEnv`` allows the name.
-- Files arrive on stdin (the command's ``stdin`` input, a secret Output when any file is secret),
-  one line per file: ``<mode> <owner> <path> <base64 content>`` (``payload``). Keys and passwords
-  travel only there: never in a command line, never printed. The script stages them in a private
-  tmpfs directory under /run (umask 077, removed on exit), validates what it can, then installs
-  each file atomically (a temporary name in the target directory, then a rename).
-- ``sudo -n`` fails at once instead of waiting for a password prompt nobody answers.
+- **Logging and outputs**: a step whose output may hold a secret is ``secret=True``: nothing of
+  it is logged and its stdout/stderr are secret Outputs; its scripts send tool output that could
+  hold one (kubeadm's join command, ``keepalived -t``) to a root-only log on the machine instead.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ address early, for certificate SANs and kubeconfigs, and keeps it when the endpo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -22,36 +23,55 @@ from components.iaas.network import Network, NetworkArgs
 from components.iaas.node_pool import Node, NodePool, NodePoolArgs
 from components.iaas.rules_table import RulesInput, memberships
 from components.iaas.security_groups import SecurityGroups, SecurityGroupsArgs
-from components.spec import KUBERNETES_ROLES, NATIVE_ROUTING, ROLLED_ROLES, ApiEndpointKind, Role, StackSpec
-
-
-def allowed_address_pairs(spec: StackSpec, role: Role) -> tuple[str, ...]:
-    """Source addresses a role's ports may use besides their own (Neutron port security)."""
-    pairs: list[str] = []
-    if role == Role.LB and spec.api_endpoint == ApiEndpointKind.HAPROXY_KEEPALIVED:
-        # keepalived moves the VIP between the lb machines; Neutron drops traffic from an address
-        # the port does not own unless it is an allowed address pair.
-        pairs.append(f"{spec.network.api_vip}/32")
-    if role in KUBERNETES_ROLES and (spec.cni.plugin, spec.cni.encapsulation) in NATIVE_ROUTING:
-        # Only where the CNI does not encapsulate do pod and service addresses reach the wire
-        # (kubespray docs/cloud_providers/openstack.md, "allowed address pairs"); an overlay's outer
-        # packets carry node addresses, and extra pairs would only widen what a port may spoof.
-        pairs += [str(spec.network.pod_cidr), str(spec.network.service_cidr)]
-    return tuple(pairs)
-
-
-def floating_ip_pool(spec: StackSpec, role: Role) -> str | None:
-    """The external network name a role's machines take floating IPs from, or None."""
-    wants = role == Role.BASTION or (role == Role.INGRESS and spec.network.ingress_floating_ip)
-    return spec.network.external_network_name if wants else None
+from config.spec import KUBERNETES_ROLES, ROLLED_ROLES, Role
+from config.spec import Network as NetworkSpec
+from config.spec import NodePool as PoolSpec
 
 
 @dataclass(frozen=True)
 class IaasArgs:
-    spec: StackSpec
-    """The validated stack config."""
+    """What the IaaS layer builds: the network, the pools and what decides their security groups."""
+
     cluster_name: str
     """Prefix of every OpenStack name (``k8s-<stack>``); unique per stack in a project."""
+    environment: str
+    """lab, test or prod: recorded in every instance's metadata for the policy pack."""
+    ssh_public_key: str
+    """``sshPublicKey``: the OpenSSH public key of the stack's Nova key pair (one line)."""
+    network: NetworkSpec
+    """The ``network`` section: subnet and DHCP pool, VIP, pod and service CIDRs, external network,
+    floating IPs (API, ingress)."""
+    pools: Mapping[str, PoolSpec]
+    """``nodePools`` by name, in declaration order: one NodePool each."""
+    rules_input: RulesInput
+    """What decides the security-group rules (roles present, CNI, API endpoint, source CIDRs)."""
+    keepalived_vip: bool
+    """The lb machines move ``network.apiVip`` between them (``apiEndpoint`` haproxy-keepalived):
+    their ports list it as an allowed address pair."""
+    native_routing: bool
+    """The CNI routes pod and service addresses unencapsulated (``cni``): Kubernetes ports list
+    the pod and service CIDRs as allowed address pairs."""
+
+
+def allowed_address_pairs(args: IaasArgs, role: Role) -> tuple[str, ...]:
+    """Source addresses a role's ports may use besides their own (Neutron port security)."""
+    pairs: list[str] = []
+    if role == Role.LB and args.keepalived_vip:
+        # keepalived moves the VIP between the lb machines; Neutron drops traffic from an address
+        # the port does not own unless it is an allowed address pair.
+        pairs.append(f"{args.network.api_vip}/32")
+    if role in KUBERNETES_ROLES and args.native_routing:
+        # Only where the CNI does not encapsulate do pod and service addresses reach the wire
+        # (kubespray docs/cloud_providers/openstack.md, "allowed address pairs"); an overlay's outer
+        # packets carry node addresses, and extra pairs would only widen what a port may spoof.
+        pairs += [str(args.network.pod_cidr), str(args.network.service_cidr)]
+    return tuple(pairs)
+
+
+def floating_ip_pool(network: NetworkSpec, role: Role) -> str | None:
+    """The external network name a role's machines take floating IPs from, or None."""
+    wants = role == Role.BASTION or (role == Role.INGRESS and network.ingress_floating_ip)
+    return network.external_network_name if wants else None
 
 
 class Iaas(pulumi.ComponentResource):
@@ -74,7 +94,7 @@ class Iaas(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IaasArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8splatform:iaas:Iaas", name, None, opts)
-        spec, cluster = args.spec, args.cluster_name
+        cluster, net = args.cluster_name, args.network
         child = pulumi.ResourceOptions(parent=self)
         self.key_pair_name = f"{cluster}-admin"
         # Nova key pair names are unique: replace by deleting first. Instances reference the plain
@@ -83,30 +103,30 @@ class Iaas(pulumi.ComponentResource):
         key_pair = openstack.compute.Keypair(
             f"{name}-keypair",
             name=self.key_pair_name,
-            public_key=spec.ssh_public_key,
+            public_key=args.ssh_public_key,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
-        network = Network(f"{name}-network", NetworkArgs(spec=spec.network, cluster_name=cluster), opts=child)
+        network = Network(f"{name}-network", NetworkArgs(spec=net, cluster_name=cluster), opts=child)
         groups = SecurityGroups(
             f"{name}-secgroups",
-            SecurityGroupsArgs(rules_input=RulesInput.from_spec(spec), cluster_name=cluster),
+            SecurityGroupsArgs(rules_input=args.rules_input, cluster_name=cluster),
             opts=child,
         )
         self.nodes = []
-        for pool_name, pool in spec.pools():
+        for pool_name, pool in args.pools.items():
             node_pool = NodePool(
                 f"{name}-pool-{pool_name}",
                 NodePoolArgs(
                     pool_name=pool_name,
                     pool=pool,
-                    environment=spec.environment.value,
+                    environment=args.environment,
                     cluster_name=cluster,
                     network_id=network.network_id,
                     subnet_id=network.subnet_id,
                     security_group_ids=[groups.group_ids[g] for g in memberships(pool.role)],
                     key_pair=self.key_pair_name,
-                    allowed_address_pairs=allowed_address_pairs(spec, pool.role),
-                    floating_ip_pool=floating_ip_pool(spec, pool.role),
+                    allowed_address_pairs=allowed_address_pairs(args, pool.role),
+                    floating_ip_pool=floating_ip_pool(net, pool.role),
                     network_ready=network.ready,
                     boot_after=[key_pair],
                     pinned=pool.role in ROLLED_ROLES,
@@ -115,10 +135,10 @@ class Iaas(pulumi.ComponentResource):
             )
             self.nodes += node_pool.nodes
         self.api_floating_ip = self.api_floating_ip_id = None
-        if spec.network.api_floating_ip:
+        if net.api_floating_ip:
             fip = openstack.networking.FloatingIp(
                 f"{name}-api-fip",
-                pool=spec.network.external_network_name,
+                pool=net.external_network_name,
                 description=f"k8s-platform {cluster}: Kubernetes API endpoint",
                 opts=pulumi.ResourceOptions(parent=self, depends_on=network.ready),
             )

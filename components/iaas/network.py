@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
-from components.spec import Network as NetworkSpec
+from config.spec import Network as NetworkSpec
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_openstack as openstack
 
-from components.spec import NodePool as PoolSpec
-from components.spec import Role, Taint
+from config.spec import NodePool as PoolSpec
+from config.spec import Role, Taint
 
 METADATA_PREFIX = "k8s-platform."
 """Instance metadata keys the policy pack and operators read (role, environment, pool, size)."""

@@ -14,7 +14,7 @@ says so, and then only on 80/443 of the ingress group. Neutron groups are statef
 need no rules. This module imports nothing from Pulumi; ``security_groups.py`` turns the records
 into resources, and the table in docs/security-groups.md is generated from it (rules_doc.py):
 
-    python -m components.iaas.rules_table --markdown > docs/security-groups.md
+    python -m components.iaas.rules_doc --markdown > docs/security-groups.md
 """
 
 from __future__ import annotations
@@ -22,15 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from components.spec import (
-    KUBERNETES_ROLES,
-    ApiEndpointKind,
-    CniPlugin,
-    Encapsulation,
-    EtcdTopology,
-    Role,
-    StackSpec,
-)
+from config.spec import KUBERNETES_ROLES, ApiEndpointKind, CniPlugin, Encapsulation, EtcdTopology, Role, StackSpec
 
 NODE_GROUP = "node"
 """The group on every Kubernetes node (master, worker, ingress, storage) besides its role's group."""
@@ -380,9 +372,3 @@ def rules(i: RulesInput) -> tuple[SecurityRule, ...]:
     if duplicates:
         raise ValueError(f"duplicate security-group rule names: {duplicates}")
     return out
-
-
-if __name__ == "__main__":
-    from components.iaas.rules_doc import main
-
-    raise SystemExit(main())

@@ -133,7 +133,7 @@ class EtcdMemberArgs:
     tls: EtcdServerTls = field(default_factory=EtcdServerTls)
     """Certificates of this member."""
     binary: str = "/usr/local/bin/etcd"
-    """The etcd binary (upstream release tarball, see ``components/versions.py``)."""
+    """The etcd binary (upstream release tarball, see ``config/versions.py``)."""
     user: str | None = "etcd"
     """System user the unit runs as (owner of the data dir and keys); None: the unit's default."""
     metrics_port: int | None = 2381

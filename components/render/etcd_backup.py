@@ -109,17 +109,6 @@ class EtcdBackupArgs:
             raise ValueError(f"EtcdBackupArgs.schedule: {self.schedule!r} is not an OnCalendar expression")
 
 
-def backup_args_from_spec(backup, member: str, stack: str, **overrides) -> EtcdBackupArgs:
-    """Args from the stack's ``etcd.backup`` (``components.spec.EtcdBackup``) for one member.
-
-    The S3 prefix is ``<stack>/<member>``; ``overrides`` set any other field (paths, certs).
-    """
-    s3 = None
-    if backup.s3 is not None:
-        s3 = S3Upload(bucket=backup.s3.bucket, prefix=f"{stack}/{member}", retention_days=backup.s3.retention_days)
-    return EtcdBackupArgs(member=member, keep=backup.keep, schedule=backup.schedule, s3=s3, **overrides)
-
-
 def render_backup_script(args: EtcdBackupArgs) -> str:
     """The backup script (``args.script_path``); prints the new snapshot's path on stdout."""
     return render("etcd-backup.sh.j2", "components/render/etcd_backup.py", a=args)

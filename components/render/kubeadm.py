@@ -15,7 +15,7 @@ Decisions, and why:
   endpoints and that ConfigMap; ``authorization-mode=Node,RBAC`` and the ``NodeRestriction``
   admission plugin (kubeadm defaults) stay, ``profiling`` is off on every control-plane component,
   and every request is audited (``components/render/audit_policy.py``).
-* **Labels.** The kubelet may label its own Node only outside the ``kubernetes.io``/``k8s.io``
+* **Labels.** The kubelet may label its own KubernetesNode only outside the ``kubernetes.io``/``k8s.io``
   namespaces, or inside ``node.kubernetes.io``/``kubelet.kubernetes.io`` and a few well-known keys
   (NodeRestriction, k8s.io/kubelet ``IsKubeletLabel``; a kubelet given another one refuses to
   start). Such labels go into ``--node-labels``; the others (``node-role.kubernetes.io/ingress``)
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -45,9 +46,8 @@ import yaml
 
 from components.render._common import GENERATED_HEADER, check_ipv4, check_path, check_port, check_unique
 from components.render.audit_policy import AuditLogArgs
-from components.render.kubeadm_nodes import Node
-from components.spec import Kubelet, Kubernetes, Network, StackSpec
-from components.versions import KUBERNETES
+from components.render.kubeadm_nodes import KubernetesNode
+from config.versions import KUBERNETES
 
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
 KUBELET_API = "kubelet.config.k8s.io/v1beta1"
@@ -65,6 +65,30 @@ class ProxyMode(StrEnum):
 
     IPTABLES = "iptables"
     NFTABLES = "nftables"
+
+
+@dataclass(frozen=True)
+class KubeletSettings:
+    """The KubeletConfiguration values every node shares (spec ``kubelet``, the blueprint's flags)."""
+
+    system_reserved: Mapping[str, str]
+    """``systemReserved``: resource name -> quantity (``{"cpu": "200m", "memory": "250Mi"}``)."""
+    kube_reserved: Mapping[str, str]
+    """``kubeReserved``, same form."""
+    eviction_hard: Mapping[str, str]
+    """``evictionHard``: signal (``memory.available``) -> absolute threshold (``1Gi``)."""
+    eviction_minimum_reclaim: Mapping[str, str]
+    """``evictionMinimumReclaim``, same form."""
+    node_status_update_frequency: str
+    """``nodeStatusUpdateFrequency``, a duration (``10s``)."""
+    eviction_pressure_transition_period: str
+    """``evictionPressureTransitionPeriod``, a duration (``180s``)."""
+    max_pods: int
+    """``maxPods`` (>= 1)."""
+
+    def __post_init__(self) -> None:
+        if self.max_pods < 1:
+            raise ValueError(f"KubeletSettings.max_pods: {self.max_pods} must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -125,14 +149,19 @@ class ClusterArgs:
 
     endpoint_host: str
     """Host of ``controlPlaneEndpoint``: the API VIP (keepalived or Octavia)."""
-    masters: tuple[Node, ...]
+    masters: tuple[KubernetesNode, ...]
     """Every master; the first one runs ``kubeadm init``. All their IPs go into the cert SANs."""
     pod_subnet: str
     """Pod network CIDR (spec ``network.podCidr``)."""
     service_subnet: str
     """Service network CIDR (spec ``network.serviceCidr``)."""
-    node_cidr_mask_size: int = Network.model_fields["pod_cidr_node_prefix"].default
+    node_cidr_mask_size: int
     """Each node's pod range prefix (spec ``network.podCidrNodePrefix``)."""
+    event_ttl: str
+    """kube-apiserver ``--event-ttl`` (spec ``kubernetes.eventTtl``, the blueprint's 1h)."""
+    kubelet: KubeletSettings
+    """The blueprint's reservations (spec ``kubelet``); kubeadm stores them in the ``kubelet-config``
+    ConfigMap, so every node gets the same."""
     endpoint_port: int = 6443
     """Port of the API endpoint."""
     floating_ip: str | None = None
@@ -142,18 +171,13 @@ class ClusterArgs:
     etcd: ExternalEtcd | None = None
     """External etcd; None: kubeadm runs stacked etcd on the masters (lab)."""
     kubernetes_version: str = KUBERNETES.version
-    """``kubernetesVersion`` (without ``v``); from components/versions.py."""
+    """``kubernetesVersion`` (without ``v``); from config/versions.py."""
     cluster_name: str = "kubernetes"
     """``clusterName``: the name in kubeconfigs."""
     image_repository: str | None = None
     """Registry path of the control-plane images (Harbor proxy for air-gapped sites); None: registry.k8s.io."""
-    event_ttl: str = Kubernetes.model_fields["event_ttl"].default
-    """kube-apiserver ``--event-ttl`` (spec ``kubernetes.eventTtl``, the blueprint's 1h)."""
     audit: AuditLogArgs = field(default_factory=AuditLogArgs)
     """Audit log flags and paths."""
-    kubelet: Kubelet = field(default_factory=Kubelet)
-    """The blueprint's reservations (spec ``kubelet``); kubeadm stores them in the ``kubelet-config``
-    ConfigMap, so every node gets the same."""
     proxy_mode: ProxyMode = ProxyMode.IPTABLES
     """kube-proxy mode."""
 
@@ -209,11 +233,11 @@ def _mount(name: str, path: str, path_type: str, read_only: bool) -> dict[str, A
     return {"name": name, "hostPath": path, "mountPath": path, "readOnly": read_only, "pathType": path_type}
 
 
-def _taints(node: Node) -> list[dict[str, str]]:
+def _taints(node: KubernetesNode) -> list[dict[str, str]]:
     return [{"key": t.key, **({"value": t.value} if t.value else {}), "effect": str(t.effect)} for t in node.taints]
 
 
-def _registration(node: Node) -> dict[str, Any]:
+def _registration(node: KubernetesNode) -> dict[str, Any]:
     kubelet = [("node-ip", node.address)]
     if node.kubelet_labels:
         kubelet.append(("node-labels", ",".join(f"{k}={v}" for k, v in node.kubelet_labels.items())))
@@ -261,15 +285,15 @@ def cluster_configuration(args: ClusterArgs) -> dict[str, Any]:
     return document
 
 
-def kubelet_configuration(k: Kubelet) -> dict[str, Any]:
+def kubelet_configuration(k: KubeletSettings) -> dict[str, Any]:
     """The KubeletConfiguration of every node: kubeadm stores it in the ``kubelet-config`` ConfigMap."""
     return {
         "apiVersion": KUBELET_API,
         "kind": "KubeletConfiguration",
         "cgroupDriver": "systemd",
         "containerRuntimeEndpoint": CRI_SOCKET,
-        "systemReserved": k.system_reserved.model_dump(),
-        "kubeReserved": k.kube_reserved.model_dump(),
+        "systemReserved": dict(k.system_reserved),
+        "kubeReserved": dict(k.kube_reserved),
         "evictionHard": dict(k.eviction_hard),
         "evictionMinimumReclaim": dict(k.eviction_minimum_reclaim),
         # Signals the blueprint does not name (nodefs/imagefs.inodesFree) keep their upstream
@@ -313,13 +337,15 @@ def render_kubeadm_config(args: ClusterArgs, secrets: BootstrapSecrets) -> str:
     return _dump(documents, f"kubeadm init of {args.masters[0].name}; holds the bootstrap token: mode 0600")
 
 
-def render_kubelet_configuration(kubelet: Kubelet) -> str:
+def render_kubelet_configuration(kubelet: KubeletSettings) -> str:
     """The KubeletConfiguration document alone, as the init config carries it (no secrets): what the
     Platform shows the policy pack (``kubeletConfigurations``)."""
     return yaml.safe_dump(kubelet_configuration(kubelet), sort_keys=False, default_flow_style=False)
 
 
-def join_configuration(args: ClusterArgs, node: Node, secrets: BootstrapSecrets, control_plane: bool) -> dict[str, Any]:
+def join_configuration(
+    args: ClusterArgs, node: KubernetesNode, secrets: BootstrapSecrets, control_plane: bool
+) -> dict[str, Any]:
     if not secrets.ca_cert_hash:
         raise ValueError("join_configuration: secrets.ca_cert_hash is required (read it after init)")
     document: dict[str, Any] = {
@@ -344,7 +370,9 @@ def join_configuration(args: ClusterArgs, node: Node, secrets: BootstrapSecrets,
     return document
 
 
-def render_join_config(args: ClusterArgs, node: Node, secrets: BootstrapSecrets, control_plane: bool = False) -> str:
+def render_join_config(
+    args: ClusterArgs, node: KubernetesNode, secrets: BootstrapSecrets, control_plane: bool = False
+) -> str:
     """``kubeadm join --config <this>`` on ``node``. Contains secrets (mode 0600, delete after the join).
 
     The kubelet settings come from the cluster's ``kubelet-config`` ConfigMap written at init, so
@@ -354,35 +382,3 @@ def render_join_config(args: ClusterArgs, node: Node, secrets: BootstrapSecrets,
         raise ValueError(f"render_join_config: {node.name} is not one of args.masters")
     role = "control-plane" if control_plane else "worker"
     return _dump([join_configuration(args, node, secrets, control_plane)], f"{role} join of {node.name}; mode 0600")
-
-
-# --------------------------------------------------------------------------- from the stack spec
-
-
-def cluster_args_from_spec(
-    spec: StackSpec,
-    masters: tuple[Node, ...],
-    etcd_endpoints: tuple[str, ...] = (),
-    floating_ip: str | None = None,
-    **overrides: Any,
-) -> ClusterArgs:
-    """ClusterArgs from the validated spec plus what only exists at deploy time (addresses).
-
-    ``etcd_endpoints`` empty means kubeadm's stacked etcd; ``floating_ip`` is the API's floating IP
-    when ``network.apiFloatingIp`` is set.
-    """
-    if spec.network.api_floating_ip and not floating_ip:
-        raise ValueError("cluster_args_from_spec: network.apiFloatingIp is set but no floating_ip was given")
-    fields: dict[str, Any] = {
-        "endpoint_host": str(spec.network.api_vip),
-        "masters": masters,
-        "pod_subnet": str(spec.network.pod_cidr),
-        "service_subnet": str(spec.network.service_cidr),
-        "node_cidr_mask_size": spec.network.pod_cidr_node_prefix,
-        "floating_ip": floating_ip,
-        "etcd": ExternalEtcd(etcd_endpoints) if etcd_endpoints else None,
-        "event_ttl": spec.kubernetes.event_ttl,
-        "kubelet": spec.kubelet,
-    }
-    # Deploy-time values win over the spec's (the endpoint component reports the address it serves).
-    return ClusterArgs(**{**fields, **overrides})

@@ -15,10 +15,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from components.render._common import check_ipv4, check_name, check_unique
-from components.spec import KUBERNETES_ROLES, Role, StackSpec, Taint, TaintEffect
 
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
-CONTROL_PLANE_TAINT = Taint(key="node-role.kubernetes.io/control-plane", effect=TaintEffect.NO_SCHEDULE)
+_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+@dataclass(frozen=True)
+class NodeTaint:
+    """A taint the kubelet registers at join (``nodeRegistration.taints``)."""
+
+    key: str
+    """Label-style key (``nvidia.com/gpu``); the config checked its form (``nodePools.<pool>.taints``)."""
+    effect: str
+    """NoSchedule, PreferNoSchedule or NoExecute."""
+    value: str = ""
+    """Value; empty: none is written."""
+
+    def __post_init__(self) -> None:
+        if self.effect not in _EFFECTS:
+            raise ValueError(f"NodeTaint.effect: {self.effect!r} is not one of {', '.join(_EFFECTS)}")
+
+
+CONTROL_PLANE_TAINT = NodeTaint(key="node-role.kubernetes.io/control-plane", effect="NoSchedule")
 """kubeadm's default taint of control-plane nodes."""
 
 _KUBELET_LABELS = frozenset(
@@ -43,8 +61,8 @@ def kubelet_may_set_label(key: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Node:
-    """One machine that becomes a Kubernetes node."""
+class KubernetesNode:
+    """One machine as a Kubernetes node (the IaaS side of the machine is components/iaas/node_pool.py Node)."""
 
     name: str
     """Node name (the machine's hostname), a DNS label."""
@@ -52,13 +70,13 @@ class Node:
     """IPv4 address on the node network: the kubelet's ``--node-ip``, a master's advertise address."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """The pool's labels (spec ``nodePools.<pool>.labels``)."""
-    taints: tuple[Taint, ...] = ()
+    taints: tuple[NodeTaint, ...] = ()
     """Taints registered at join; for masters, including the control-plane taint when wanted."""
 
     def __post_init__(self) -> None:
-        check_name(self.name, "Node.name")
-        check_ipv4(self.address, "Node.address")
-        check_unique([(t.key, t.effect) for t in self.taints], f"Node({self.name}).taints")
+        check_name(self.name, "KubernetesNode.name")
+        check_ipv4(self.address, "KubernetesNode.address")
+        check_unique([(t.key, t.effect) for t in self.taints], f"KubernetesNode({self.name}).taints")
 
     @property
     def kubelet_labels(self) -> dict[str, str]:
@@ -71,7 +89,7 @@ class Node:
         return {k: v for k, v in sorted(self.labels.items()) if not kubelet_may_set_label(k)}
 
 
-def render_label_command(node: Node) -> str | None:
+def render_label_command(node: KubernetesNode) -> str | None:
     """``kubectl label`` run on a master after ``node`` joined: the labels its kubelet may not set.
 
     None when the kubelet set them all. ``--overwrite`` makes it idempotent; the node name is the
@@ -92,31 +110,3 @@ def render_remove_node_commands(name: str, timeout: str = "10m") -> tuple[str, .
         f"{kubectl} drain {name} --ignore-daemonsets --delete-emptydir-data --timeout={timeout}",
         f"{kubectl} delete node {name} --ignore-not-found",
     )
-
-
-def pool_node(spec: StackSpec, pool: str, name: str, address: str) -> Node:
-    """One machine of ``pool`` with the pool's labels and taints.
-
-    Masters also get kubeadm's control-plane taint, except in an all-in-one cluster (no worker,
-    ingress or storage machines, like the lab), where they must run the workloads.
-    """
-    config = spec.node_pools[pool]
-    if config.role not in KUBERNETES_ROLES:
-        raise ValueError(f"pool_node: pool {pool!r} ({config.role}) does not join Kubernetes")
-    taints = config.taints
-    if config.role == Role.MASTER and spec.count(Role.WORKER, Role.INGRESS, Role.STORAGE) > 0:
-        taints = (CONTROL_PLANE_TAINT, *taints)
-    return Node(name, address, dict(config.labels), taints)
-
-
-def pool_nodes(
-    spec: StackSpec, pool: str, addresses: tuple[str, ...], names: tuple[str, ...] | None = None
-) -> tuple[Node, ...]:
-    """The nodes of ``pool`` (``pool_node`` each); ``names`` default to ``<pool>-<i>``."""
-    config = spec.node_pools[pool]
-    if len(addresses) != config.count:
-        raise ValueError(f"pool_nodes: pool {pool!r} has {config.count} machines, got {len(addresses)} addresses")
-    names = names or tuple(f"{pool}-{i}" for i in range(config.count))
-    if len(names) != config.count:
-        raise ValueError(f"pool_nodes: pool {pool!r} has {config.count} machines, got {len(names)} names")
-    return tuple(pool_node(spec, pool, n, a) for n, a in zip(names, addresses, strict=True))

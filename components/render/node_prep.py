@@ -10,7 +10,7 @@ production-environment/container-runtimes/):
 * chrony: the blueprint's TLS troubleshooting starts with clock skew, so the script waits for the
   clock to be synchronised (certificates "not yet valid" break joins);
 * containerd, runc and the CNI reference plugins from the pinned upstream release files
-  (``components/versions.py``: Kubernetes 1.37 wants containerd 2.3/2.4, Ubuntu 22.04 has 1.7),
+  (``config/versions.py``: Kubernetes 1.37 wants containerd 2.3/2.4, Ubuntu 22.04 has 1.7),
   config version 3 with ``SystemdCgroup = true`` and the pause image kubeadm expects;
 * trust for the Harbor registry's own CA under ``/etc/containerd/certs.d/<registry>/`` (the
   blueprint's self-signed registry note; containerd's hosts.toml format,
@@ -41,17 +41,13 @@ from enum import StrEnum
 
 from components.render._common import check_ipv4, render
 from components.render.audit_policy import LOG_DIR, POLICY_FILE, render_audit_policy
-from components.spec import NodeSetup
-from components.versions import CNI_PLUGINS, CONTAINERD, KUBERNETES, PAUSE, RUNC
+from config.formats import node_source_problems, registry_problem
+from config.versions import CNI_PLUGINS, CONTAINERD, KUBERNETES, PAUSE, RUNC
 
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 CERTS_D = "/etc/containerd/certs.d"
 HEREDOC = "K8S_PLATFORM_FILE"
 """Delimiter of the embedded files; no file content may contain it on a line of its own."""
-
-_HOST = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$")
-_URL = re.compile(r"^https?://[A-Za-z0-9.:/_~%+-]+$")
-_PEM = re.compile(r"^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$")
 
 
 class NodeRole(StrEnum):
@@ -71,10 +67,9 @@ class RegistryTrust:
     """The registry's CA certificate, PEM (one certificate). Public: not a secret."""
 
     def __post_init__(self) -> None:
-        if not _HOST.match(self.host):
-            raise ValueError(f"RegistryTrust.host: {self.host!r} is not host[:port]")
-        if not _PEM.match(self.ca_pem.strip() + "\n"):
-            raise ValueError(f"RegistryTrust.ca_pem: not one PEM certificate for {self.host}")
+        problem = registry_problem(self.host, self.ca_pem)  # the same check as the config's rule
+        if problem:
+            raise ValueError(f"RegistryTrust.{problem[0]}: {problem[1]}")
 
     @property
     def slug(self) -> str:
@@ -89,7 +84,7 @@ class NodePrepArgs:
     role: NodeRole
     """master or worker."""
     kubernetes_version: str = KUBERNETES.version
-    """kubeadm/kubelet/kubectl version (components/versions.py)."""
+    """kubeadm/kubelet/kubectl version (config/versions.py)."""
     package_revision: str = "1.1"
     """Debian revision of the pkgs.k8s.io packages (``1.37.2-1.1``)."""
     apt_repository: str | None = None
@@ -123,14 +118,9 @@ class NodePrepArgs:
                 raise ValueError(f"NodePrepArgs.{name}: {getattr(self, name)!r} is not X.Y.Z")
         if not re.match(r"^[0-9a-z.+~]+$", self.package_revision):
             raise ValueError(f"NodePrepArgs.package_revision: {self.package_revision!r} is not a Debian revision")
-        for name in ("apt_repository", "apt_key_url", "artifact_base_url"):
-            value = getattr(self, name)
-            if value is not None and not _URL.match(value):
-                raise ValueError(f"NodePrepArgs.{name}: {value!r} is not an http(s) URL")
-        if self.apt_repository is not None and not self.apt_repository.endswith("/"):
-            raise ValueError("NodePrepArgs.apt_repository: must end with '/' (a flat repository directory)")
-        if not re.match(r"^[a-z0-9.:/_-]+(:[A-Za-z0-9._-]+)?$", self.sandbox_image):
-            raise ValueError(f"NodePrepArgs.sandbox_image: {self.sandbox_image!r} is not an image reference")
+        sources = (self.apt_repository, self.apt_key_url, self.artifact_base_url, self.sandbox_image)
+        for name, problem in node_source_problems(*sources)[:1]:  # the same checks as the config's rule
+            raise ValueError(f"NodePrepArgs.{name}: {problem}")
         if len({r.host for r in self.registries}) != len(self.registries):
             raise ValueError("NodePrepArgs.registries: a host appears twice")
         for server in self.ntp_servers:
@@ -291,23 +281,4 @@ def render_node_prep(args: NodePrepArgs) -> str:
         artifacts=args.artifacts(),
         audit_log_dir=LOG_DIR,
         master=args.role == NodeRole.MASTER,
-    )
-
-
-def node_prep_args(setup: NodeSetup, role: NodeRole = NodeRole.WORKER) -> NodePrepArgs:
-    """NodePrepArgs from the stack's ``nodeSetup`` (unset keys keep the upstream defaults).
-
-    Raises ValueError naming the offending argument (the spec's rules report it with its key path).
-    """
-    optional = {
-        "apt_repository": setup.apt_repository,
-        "apt_key_url": setup.apt_key_url,
-        "artifact_base_url": setup.artifact_base_url,
-        "sandbox_image": setup.sandbox_image,
-    }
-    return NodePrepArgs(
-        role=role,
-        registries=tuple(RegistryTrust(r.host, r.ca_cert) for r in setup.registries),
-        ntp_servers=tuple(str(a) for a in setup.ntp_servers),
-        **{k: v for k, v in optional.items() if v is not None},
     )

@@ -20,17 +20,13 @@ below 2^-256.
 
 from __future__ import annotations
 
-import re
 import string
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-SEED_KEY = "secretSeed"
-"""Secret config key (``k8s-platform:secretSeed``) holding the seed."""
-SEED_BYTES = 32
-"""256 bits: HKDF-SHA256's full strength."""
-_SEED_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+from config.formats import SEED_BYTES
+
 _PREFIX = "k8s-platform/v1"
 """Namespace and version of every label: a new derivation scheme is a new version, never a reuse."""
 
@@ -52,24 +48,6 @@ Per-certificate labels (leaf keys, serials) come from ``etcd_leaf_key_label`` an
 
 # P-256's group order (SEC 2, section 2.4.2).
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-
-
-def seed_problem(text: str) -> str | None:
-    """Why ``text`` is not a usable seed (never quoting it), or None."""
-    if not _SEED_HEX.match(text.strip()):
-        return (
-            f"expected {2 * SEED_BYTES} hex characters ({SEED_BYTES} random bytes, e.g. `openssl rand -hex 32`); "
-            "`scripts/pulumi <stack> init-secrets` stores a new one"
-        )
-    return None
-
-
-def parse_seed(text: str) -> bytes:
-    """The seed's bytes; ValueError naming the key (never the value) when malformed."""
-    problem = seed_problem(text)
-    if problem:
-        raise ValueError(f"k8s-platform:{SEED_KEY}: {problem}")
-    return bytes.fromhex(text.strip())
 
 
 def derive(seed: bytes, label: str, length: int) -> bytes:

@@ -26,8 +26,10 @@ from typing import Any, ClassVar
 import pulumi
 
 from components.render.etcd_pki import EtcdPki, MemberIdentity, PkiScope, build_etcd_pki
-from components.render.seed import SEED_KEY, vrrp_password
-from components.spec import NAMESPACE, SpecError, StackSpec, parse
+from components.render.seed import vrrp_password
+from config.formats import SEED_KEY
+from config.load import parse
+from config.spec import NAMESPACE, SpecError, StackSpec
 from tests import harness
 
 COMMAND = "command:remote:Command"

@@ -29,7 +29,8 @@ from typing import Any
 
 import pulumi
 
-from components.spec import StackSpec, parse
+from config.load import parse
+from config.spec import StackSpec
 from tests import harness
 
 COMMAND = "command:remote:Command"

@@ -13,7 +13,8 @@ import shlex
 
 import pytest
 
-from components.spec import NAMESPACE, SpecError, parse
+from config.load import parse
+from config.spec import NAMESPACE, SpecError
 from tests.control_plane.endpoint_etcd_mocks import (
     COMMAND,
     ENDPOINT,

@@ -19,8 +19,9 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.control_plane.etcd_cluster import release_url
-from components.spec import NAMESPACE, SpecError, parse
-from components.versions import ETCD
+from config.load import parse
+from config.spec import NAMESPACE, SpecError
+from config.versions import ETCD
 from tests.control_plane.endpoint_etcd_mocks import (
     COMMAND,
     decode_payload,

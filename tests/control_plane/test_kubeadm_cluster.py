@@ -8,8 +8,6 @@ tests read the exact text each node receives on stdin.
 from __future__ import annotations
 
 import functools
-import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +25,7 @@ from components.control_plane.kubeadm_scripts import (
 )
 from components.render.kubeadm_nodes import kubelet_may_set_label
 from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
-from components.spec import KUBERNETES_ROLES, Role
+from config.spec import KUBERNETES_ROLES, Role
 from tests.control_plane.endpoint_etcd_mocks import derived_vrrp_password, expected_pki, key_texts, seed
 from tests.control_plane.kubeadm_mocks import (
     ADMIN_KEY_DATA,
@@ -37,8 +35,7 @@ from tests.control_plane.kubeadm_mocks import (
     token_of,
 )
 from tests.harness import STACKS, TEST_SEED, ProgramRun, Registration, Secret
-from tests.render.test_kubeadm import assert_valid, validate
-from tests.render.tools import ROOT
+from tests.render.tools import assert_valid, validate
 
 COMPONENT = "platform-kubeadm"
 COMMAND = "command:remote:Command"
@@ -330,69 +327,7 @@ def test_prod_pools_get_their_own_labels_and_taints():
     assert " label " not in plain and " taint " not in plain
 
 
-# --------------------------------------------------------------------------- adding and removing workers
-
-
-def diff(before: ProgramRun, after: ProgramRun) -> tuple[set[str], set[str], set[str]]:
-    """(removed names, added names, names whose inputs or dependencies changed)."""
-    old = {r.name: r for r in before.resources}
-    new = {r.name: r for r in after.resources}
-
-    def comparable(r: Registration) -> tuple:
-        return (repr_inputs(r.inputs), sorted(r.dependencies))
-
-    changed = {n for n in old.keys() & new.keys() if comparable(old[n]) != comparable(new[n])}
-    return old.keys() - new.keys(), new.keys() - old.keys(), changed
-
-
-def repr_inputs(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return ("secret", repr_inputs(value.value))
-    if isinstance(value, dict):
-        return {k: repr_inputs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [repr_inputs(v) for v in value]
-    return value
-
-
-def machine(pool: str, index: int, volumes: tuple[str, ...] = ()) -> set[str]:
-    prefix = f"platform-iaas-pool-{pool}-{index}"
-    return {prefix, f"{prefix}-port", *(f"{prefix}-{v}" for v in volumes), *(f"{prefix}-{v}-attach" for v in volumes)}
-
-
-@pytest.mark.parametrize(("pool", "count", "volumes"), [("worker", 30, ()), ("storage", 3, ("osd0", "osd1"))])
-def test_removing_a_worker_removes_its_machine_and_steps_and_changes_nothing_else(pool, count, volumes):
-    removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", -1, pool))
-    name = f"k8s-prod-{pool}-{count}"
-    steps = {f"{COMPONENT}-{name}-{s}" for s in ("prep", "secrets", "join", "node")}
-    assert removed == machine(pool, count, volumes) | steps
-    # The Platform component's capacityPlan input counts the nodes (what the policy pack judges);
-    # a component has no provider, so that changes nothing in the cloud.
-    assert added == set() and changed == {"platform"}
-    # The one drain: from the first master, that node only.
-    drain = bootstrap("prod").named(f"{COMPONENT}-{name}-node").inputs["delete"]
-    assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout=10m" in drain
-    assert f"delete node {name} --ignore-not-found" in drain
-    assert set(re.findall(r"k8s-prod-[a-z]+-[0-9]+", drain)) == {name}
-
-
-def test_adding_a_worker_adds_only_its_machine_and_steps():
-    removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", +1))
-    steps = {f"{COMPONENT}-k8s-prod-worker-31-{s}" for s in ("prep", "secrets", "join", "node")}
-    assert added == machine("worker", 31) | steps
-    assert removed == set() and changed == {"platform"}  # its capacityPlan input, as above
-
-
 # --------------------------------------------------------------------------- the real kubeadm
-
-
-@pytest.fixture(scope="session")
-def kubeadm() -> str:
-    """The pinned kubeadm, built or found cached by scripts/build-kubeadm (as tests/render do)."""
-    result = subprocess.run([str(ROOT / "scripts" / "build-kubeadm")], capture_output=True, text=True, timeout=3600)
-    if result.returncode != 0:
-        pytest.fail(f"scripts/build-kubeadm failed:\n{result.stderr[-3000:]}")
-    return result.stdout.strip().splitlines()[-1]
 
 
 @pytest.mark.realtool

@@ -10,6 +10,7 @@ ones do, so the tests can check that none reaches the step's output.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -35,10 +36,10 @@ from components.control_plane.kubeadm_scripts import (
     render_node_command,
     render_node_removal_command,
 )
-from components.render.kubeadm import BootstrapSecrets, ClusterArgs, cluster_args_from_spec, render_kubeadm_config
-from components.render.kubeadm_nodes import pool_node
-from components.spec import load_stack_file
+from components.render.kubeadm import BootstrapSecrets, ClusterArgs, render_kubeadm_config
+from config.load import load_stack_file
 from tests.control_plane.kubeadm_mocks import fake_kubeconfig
+from tests.render.from_spec import cluster_args_from_spec, pool_node
 from tests.render.tools import ROOT, shellcheck, tool
 
 SECRETS = BootstrapSecrets(
@@ -140,7 +141,7 @@ def test_kubelet_digest_follows_the_kubelet_settings_only() -> None:
         spec,
         cluster.masters,
         etcd_endpoints=cluster.etcd.endpoints,
-        kubelet=spec.kubelet.model_copy(update={"max_pods": 90}),
+        kubelet=dataclasses.replace(cluster.kubelet, max_pods=90),
     )
     more_masters = cluster_args_from_spec(spec, cluster.masters[:2], etcd_endpoints=cluster.etcd.endpoints)
     assert kubelet_config_digest(changed) != kubelet_config_digest(cluster)

@@ -21,7 +21,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from components.spec import NAMESPACE
+from config.spec import NAMESPACE
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_AUTH_URL = "http://127.0.0.1:5000/v3"

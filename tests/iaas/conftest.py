@@ -6,7 +6,8 @@ import functools
 
 import pytest
 
-from components.spec import StackSpec, load_stack_file
+from config.load import load_stack_file
+from config.spec import StackSpec
 from tests.harness import ROOT, ProgramRun, Registration, run_program
 
 INSTANCE = "openstack:compute/instance:Instance"

@@ -7,8 +7,9 @@ import base64
 
 import pytest
 
-from components.openssh import check_ssh_public_key
-from components.spec import NAMESPACE, SpecError, load_stack_file, parse
+from config.load import load_stack_file, parse
+from config.openssh import check_ssh_public_key
+from config.spec import NAMESPACE, SpecError
 from tests.harness import ROOT, STACKS, stack_config
 
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFs6ar6B0Z3LUUvSssD5N4/KP5SRAVgb66G95QTL5xt8 someone@example"

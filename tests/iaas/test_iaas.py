@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.spec import Role
+from config.spec import Role
 from tests.expected_counts import EXPECTED_COUNTS
 from tests.iaas.conftest import FLOATING_IP, INSTANCE, committed
 

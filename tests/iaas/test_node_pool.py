@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from components.iaas.node_pool import METADATA_PREFIX
 from components.iaas.rules_table import memberships
-from components.sizing import sizing_row
-from components.spec import KUBERNETES_ROLES, ROLE_SIZING, Role, parse
+from config.load import parse
+from config.sizing import sizing_row
+from config.spec import KUBERNETES_ROLES, ROLE_SIZING, Role
 from tests.harness import run_program, stack_config
 from tests.iaas.conftest import (
     ATTACH,

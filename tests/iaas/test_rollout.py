@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from components.iaas.node_pool import PINNED_PROPERTIES
-from components.spec import NAMESPACE, ROLLED_ROLES, Role, SpecError, parse
+from config.load import parse
+from config.spec import NAMESPACE, ROLLED_ROLES, Role, SpecError
 from tests.harness import run_program, stack_config
 from tests.iaas.conftest import ATTACH, INSTANCE, PORT
 

@@ -19,7 +19,7 @@ from components.iaas.rules_table import (
     memberships,
     rules,
 )
-from components.spec import KUBERNETES_ROLES, ApiEndpointKind, CniPlugin, Encapsulation, EtcdTopology, Role
+from config.spec import KUBERNETES_ROLES, ApiEndpointKind, CniPlugin, Encapsulation, EtcdTopology, Role
 from tests.harness import ROOT
 
 CIDRS = st.sampled_from(["10.10.0.0/24", "192.168.0.0/16", "172.16.5.0/24", "0.0.0.0/0", "100.64.0.0/10"])

@@ -10,7 +10,7 @@ from components.iaas.rules_table import rules
 from tests.harness import ROOT
 
 DOC = ROOT / "docs" / "security-groups.md"
-REGENERATE = "python -m components.iaas.rules_table --markdown > docs/security-groups.md"
+REGENERATE = "python -m components.iaas.rules_doc --markdown > docs/security-groups.md"
 
 
 def test_committed_doc_equals_the_generated_one():
@@ -19,7 +19,7 @@ def test_committed_doc_equals_the_generated_one():
 
 def test_the_documented_command_prints_the_doc():
     result = subprocess.run(
-        [sys.executable, "-m", "components.iaas.rules_table", "--markdown"],
+        [sys.executable, "-m", "components.iaas.rules_doc", "--markdown"],
         cwd=ROOT,
         capture_output=True,
         text=True,

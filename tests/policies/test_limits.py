@@ -8,9 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from limits import DEFAULTS, containers_violations, kubelet_max_pods, max_pods_violations, pods_violations
 
-from components.capacity import plan
 from components.platform import policy_inputs
-from components.spec import Kubelet, load_stack_file
+from config.load import load_stack_file
+from config.spec import Kubelet
+from planning.capacity import plan
 from sizing import instance_sizing_violations, node_count_violations
 from tests.harness import ROOT, STACKS, stack_config
 from tests.policies.test_rules import _instance
@@ -18,7 +19,7 @@ from tests.policies.test_rules import _instance
 
 def _plan(stack: str, overrides: dict | None = None) -> dict:
     """The program's own plan of a stack (with overrides), as the Platform hands it to the pack."""
-    from components.spec import parse
+    from config.load import parse
 
     spec = parse(stack_config(stack, overrides), set())
     return policy_inputs(spec, plan(spec).to_output())

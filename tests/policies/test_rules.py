@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.sizing import SIZING_TABLE
+from config.sizing import SIZING_TABLE
 from data_safety import unprotected_violations
 from exposure import world_open_violations
 from sizing import SIZING, instance_sizing_violations, node_count_violations

@@ -2,7 +2,7 @@
 
 By default the Debian packages' etcd 3.4 runs (offline snapshot commands through etcdctl); with
 ``K8S_PLATFORM_ETCD_BIN=<dir>`` the same tests run another build, such as the 3.6 pinned in
-``components/versions.py``, whose etcdctl no longer has them (the scripts then use etcdutl). Such a
+``config/versions.py``, whose etcdctl no longer has them (the scripts then use etcdutl). Such a
 build comes from the Go module proxy: a scratch module requiring ``go.etcd.io/etcd/{server,etcdctl,
 etcdutl}/v3`` at the pinned version, with ``etcdmain.Main(os.Args)``, etcdctl's ``main.go`` and
 etcdutl's ``main.go``/``ctl.go`` as its three commands (``go install ...@v3.x`` refuses these modules

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from components.control_plane.etcd_cluster import backup_args
 from components.render.etcd import ClusterState, EtcdMemberArgs, EtcdPeer, render_etcd_unit
 from components.render.etcd_backup import (
     EtcdBackupArgs,
     S3Upload,
-    backup_args_from_spec,
     render_backup_script,
     render_backup_service,
     render_backup_timer,
     render_s3_env_file,
 )
 from components.render.etcd_restore import EtcdRestoreArgs, render_restore_script
-from components.spec import load_stack_file
+from config.load import load_stack_file
 from tests.render.etcd_cluster import exec_start
 from tests.render.tools import ROOT
 
@@ -92,7 +92,7 @@ def test_cluster_is_validated() -> None:
 
 def test_backup_units_follow_the_spec() -> None:
     spec = load_stack_file(ROOT / "Pulumi.prod.yaml")
-    args = backup_args_from_spec(spec.etcd.backup, member="etcd-1", stack="prod")
+    args = backup_args(spec.etcd.backup, member="etcd-1", stack="prod")
     timer = render_backup_timer(args)
     assert f"OnCalendar={spec.etcd.backup.schedule}" in timer
     assert "Persistent=true" in timer

@@ -21,7 +21,8 @@ import pytest
 
 from components.render.haproxy import ApiServer, Balance, HaproxyArgs, HealthCheck, render_haproxy_config
 from components.render.keepalived import KeepalivedArgs, LoadBalancerNode
-from components.spec import ApiEndpointKind, Role, load_stack_file
+from config.load import load_stack_file
+from config.spec import ApiEndpointKind, Role
 from tests.render.tools import ROOT, free_port, make_pki, port_open, tool, wait_until, write_result
 
 

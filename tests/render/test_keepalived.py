@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from components.render.keepalived import KeepalivedArgs, LoadBalancerNode, render_keepalived_config
-from components.spec import Role, load_stack_file
+from config.load import load_stack_file
+from config.spec import Role
 from tests.render.test_haproxy import haproxy_stacks
 from tests.render.tools import ROOT, tool
 

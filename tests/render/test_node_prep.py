@@ -22,7 +22,7 @@ from components.render.node_prep import (
     files,
     render_node_prep,
 )
-from components.versions import CONTAINERD, KUBERNETES, PAUSE
+from config.versions import CONTAINERD, KUBERNETES, PAUSE
 from tests.render.tools import shellcheck
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2ZmYWtlLWNhLWZvci10ZXN0cw==\n-----END CERTIFICATE-----\n"

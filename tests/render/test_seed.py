@@ -16,6 +16,7 @@ import pytest
 from components.render import seed as s
 from components.render.keepalived import MAX_AUTH_PASS, KeepalivedArgs, LoadBalancerNode
 from components.render.kubeadm import BootstrapSecrets
+from config import formats
 
 GOLDEN_SEED = bytes(range(32))
 
@@ -124,14 +125,16 @@ def test_private_scalars_and_serials_are_in_range():
     "text", ["", "abc", "g" * 64, "ab" * 31, "ab" * 33, "5eed" * 16 + "\x00", "0x" + "ab" * 31, "q" * 44]
 )
 def test_a_malformed_seed_is_rejected_without_echoing_it(text):
-    assert s.seed_problem(text) is not None
+    assert formats.seed_problem(text) is not None
     with pytest.raises(ValueError, match=r"^k8s-platform:secretSeed: expected 64 hex characters") as caught:
-        s.parse_seed(text)
+        formats.parse_seed(text)
     assert not text or text not in str(caught.value)
 
 
 def test_a_well_formed_seed_parses_whatever_the_case_and_surrounding_whitespace():
     text = GOLDEN_SEED.hex()
-    assert s.parse_seed(text) == s.parse_seed(text.upper()) == s.parse_seed(f"{text}\n") == GOLDEN_SEED
+    assert (
+        formats.parse_seed(text) == formats.parse_seed(text.upper()) == formats.parse_seed(f"{text}\n") == GOLDEN_SEED
+    )
     with pytest.raises(ValueError, match="32 bytes"):
         s.derive(b"short", "label", 16)

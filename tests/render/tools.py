@@ -138,3 +138,19 @@ def write_result(name: str, data: dict) -> Path:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     print(f"\n{path.relative_to(ROOT)}: {json.dumps(data, sort_keys=True)}")
     return path
+
+
+def validate(kubeadm: str, text: str, tmp_path: Path, name: str) -> subprocess.CompletedProcess:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return subprocess.run(
+        [kubeadm, "config", "validate", "--config", str(path)], capture_output=True, text=True, timeout=60
+    )
+
+
+def assert_valid(result: subprocess.CompletedProcess) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "ok" in output.lower(), output
+    for bad in ("unknown field", "strict decoding", "deprecated", "WARNING"):
+        assert bad not in output, output

@@ -6,7 +6,7 @@ system-reserved and kube-reserved, minus the hard eviction threshold for memory 
 evicts before that memory is used, see
 https://kubernetes.io/docs/tasks/administer-cluster/reserve-compute-resources/#node-allocatable).
 
-    python -m components.capacity Pulumi.prod.yaml   (exit 0 sufficient, 1 insufficient, 2 config rejected)
+    python -m planning.capacity Pulumi.prod.yaml   (exit 0 sufficient, 1 insufficient, 2 config rejected)
 """
 
 from __future__ import annotations
@@ -19,19 +19,9 @@ from fractions import Fraction
 
 import yaml
 
-from components.quantity import mebibytes, millicores
-from components.spec import (
-    KUBERNETES_ROLES,
-    EtcdTopology,
-    Kubelet,
-    Limits,
-    NodePool,
-    Role,
-    SpecError,
-    StackSpec,
-    Workload,
-    load_stack_file,
-)
+from config.load import load_stack_file
+from config.quantity import mebibytes, millicores
+from config.spec import KUBERNETES_ROLES, EtcdTopology, Kubelet, Limits, NodePool, Role, SpecError, StackSpec, Workload
 
 HEADROOM = Fraction(6, 5)
 """+20 % (the blueprint's 预留冗余), kept exact so the plan never rounds a node away."""
@@ -263,7 +253,7 @@ EXIT_REJECTED = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m components.capacity",
+        prog="python -m planning.capacity",
         description="Print the blueprint's capacity plan of a stack file (docs/capacity.md).",
         epilog=(
             f"exit status: {EXIT_SUFFICIENT} the plan is sufficient; {EXIT_INSUFFICIENT} the plan is "

@@ -10,11 +10,12 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator
 
-from components.quantity import mebibytes, millicores
-from components.rules_endpoint import Violation, api_endpoint, api_endpoint_options, endpoint_option_kinds
-from components.rules_rollout import rollout
-from components.sizing import Environment, sizing_row
-from components.spec import (
+from config.formats import node_source_problems, registry_problem
+from config.quantity import mebibytes, millicores
+from config.rules_endpoint import Violation, api_endpoint, api_endpoint_options, endpoint_option_kinds
+from config.rules_rollout import rollout
+from config.sizing import Environment, sizing_row
+from config.spec import (
     ETCD_DATA_VOLUME,
     KUBERNETES_ROLES,
     ROLE_SIZING,
@@ -329,22 +330,17 @@ def _storage_disks(spec: StackSpec) -> Iterator[Violation]:
 
 
 def _node_setup(spec: StackSpec) -> Iterator[Violation]:
-    from components.render.node_prep import RegistryTrust, node_prep_args
-
+    # The node preparation script's arguments check the same formats (components/render/node_prep.py).
     setup = spec.node_setup
     for i, registry in enumerate(setup.registries):
-        try:
-            RegistryTrust(registry.host, registry.ca_cert)
-        except ValueError as error:
-            yield config_path(("nodeSetup", "registries", i)), str(error).split(": ", 1)[-1]
+        problem = registry_problem(registry.host, registry.ca_cert)
+        if problem:
+            yield config_path(("nodeSetup", "registries", i)), problem[1]
     if len({r.host for r in setup.registries}) != len(setup.registries):
         yield config_path(("nodeSetup", "registries")), "a registry host appears twice"
         return
-    try:
-        node_prep_args(setup.model_copy(update={"registries": ()}))
-    except ValueError as error:
-        argument, _, problem = str(error).partition(": ")
-        field = argument.split(".")[-1]
+    sources = (setup.apt_repository, setup.apt_key_url, setup.artifact_base_url, setup.sandbox_image)
+    for field, problem in node_source_problems(*sources)[:1]:
         yield config_path(("nodeSetup", _camel(field))), problem
 
 

@@ -1,6 +1,6 @@
 """Rules of the API endpoint choice (``apiEndpoint``) and its options (``apiEndpointOptions``).
 
-Split from components/rules.py (same form: ``(spec) -> [(config key path, what is wrong)]``); the
+Split from config/rules.py (same form: ``(spec) -> [(config key path, what is wrong)]``); the
 stages there list them.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.sizing import Environment
-from components.spec import (
+from config.sizing import Environment
+from config.spec import (
     ApiEndpointKind,
     ApiEndpointOptions,
     OctaviaLbMethod,

@@ -1,6 +1,6 @@
 """The stack config's platform choices: CNI, API endpoint, logging, storage, the capacity plan's
-workloads and node setup (split from components/spec_sections.py, which holds the machine, network
-and cluster sections; ``components/spec.py`` assembles both into ``StackSpec``).
+workloads and node setup (split from config/spec_sections.py, which holds the machine, network
+and cluster sections; ``config/spec.py`` assembles both into ``StackSpec``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from components.spec_sections import Address, Quantity, _Model
+from config.spec_sections import Address, Quantity, _Model
 
 
 class CniPlugin(StrEnum):

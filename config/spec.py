@@ -1,27 +1,24 @@
 """The whole stack configuration as one typed, validated model (sections in spec_sections.py and
 spec_platform.py).
 
-Every key of the ``k8s-platform`` config namespace is parsed here (unknown keys are rejected) and
-the cross-field rules in ``components/rules.py`` run before the program registers any resource.
+Every key of the ``k8s-platform`` config namespace is modelled here (unknown keys are rejected);
+config/load.py reads a stack's config into it and runs the cross-field rules of config/rules.py
+before the program registers any resource.
 Field names are camelCase in the stack files (Pulumi's convention) and snake_case in Python.
 A default is declared once, on its field; the blueprint's numbers are the defaults.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
-from components import yaml_strict
-from components.openssh import check_ssh_public_key
-from components.render.seed import SEED_KEY, seed_problem
-from components.sizing import Environment
-from components.spec_platform import (
+from config.openssh import check_ssh_public_key
+from config.sizing import Environment
+from config.spec_platform import (
     NATIVE_ROUTING,
     ApiEndpointKind,
     ApiEndpointOptions,
@@ -36,7 +33,7 @@ from components.spec_platform import (
     Storage,
     Workload,
 )
-from components.spec_sections import (
+from config.spec_sections import (
     _DNS_LABEL,
     ETCD_DATA_VOLUME,
     KUBERNETES_ROLES,
@@ -164,130 +161,6 @@ def config_path(loc: tuple[Any, ...]) -> str:
     return f"{NAMESPACE}:{text}"
 
 
-def _pydantic_violations(error: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for item in error.errors():
-        loc = tuple(p for p in item["loc"] if p not in ("function-after",))
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (not part of the config schema; check the spelling)"
-        elif item["type"] == "missing":
-            message = "required key is missing"
-        elif item["type"] == "value_error":  # our own validators' text, without pydantic's prefix
-            message = message.removeprefix("Value error, ")
-        out.append((config_path(loc), message))
-    return out
-
-
-def _decode(value: Any) -> Any:
-    """Pulumi hands structured config values to the program as JSON text."""
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-SECRET_KEYS: dict[str, str] = {
-    SEED_KEY: (
-        "the stack's random seed (32 bytes, 64 hex characters): every generated secret derives from it "
-        "(components/render/seed.py; created by `scripts/pulumi <stack> init-secrets`)"
-    ),
-    "sshPrivateKey": "private key the program's SSH steps log in with (default: the operator's ssh-agent)",
-    "keepalivedAuthPass": "VRRP password of the API load balancers (default: derived from secretSeed)",
-    "etcdBackupS3Credentials": (
-        "S3 credentials of the etcd snapshot uploads (etcd.backup.s3) as ACCESS_KEY_ID:SECRET_ACCESS_KEY "
-        "(the s3fs passwd-file format; default: the operator provides /etc/etcd/backup-s3.env)"
-    ),
-}
-"""Config keys that hold secrets. They never enter StackSpec (which may be printed or exported):
-components read them with ``pulumi.Config().get_secret`` so they stay secret Outputs."""
-
-
-def parse(
-    config: dict[str, Any],
-    secret_keys: set[str] | frozenset[str] = frozenset(),
-    *,
-    seed_required_for: str | None = None,
-) -> StackSpec:
-    """Validate a ``{"k8s-platform:key": value}`` map (other namespaces ignored).
-
-    ``secret_keys`` lists the full keys the engine holds encrypted; a stack file's ``{secure: ...}``
-    values count as encrypted too. ``seed_required_for``: the stack the program runs, which needs
-    ``secretSeed`` (a stack file read for the capacity plan does not). Raises SpecError naming each
-    offending key path and the rule.
-    """
-    from components.rules import check  # rules import this module's types
-
-    prefix = NAMESPACE + ":"
-    data = {k[len(prefix) :]: _decode(v) for k, v in config.items() if k.startswith(prefix)}
-    secret_problems = [
-        (config_path((key,)), "holds a secret: set it with `pulumi config set --secret`, never in plain text")
-        for key in SECRET_KEYS
-        if key in data and f"{prefix}{key}" not in secret_keys and not _is_secure(data[key])
-    ]
-    secret_problems += _seed_violations(data, {path for path, _ in secret_problems}, seed_required_for)
-    for key in SECRET_KEYS:
-        data.pop(key, None)
-    try:
-        spec = StackSpec.model_validate(data)
-    except ValidationError as error:
-        raise SpecError(secret_problems + _pydantic_violations(error)) from None
-    violations = secret_problems + check(spec)
-    if violations:
-        raise SpecError(violations)
-    return spec
-
-
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
-
-
-def _seed_violations(data: dict[str, Any], reported: set[str], stack: str | None) -> list[tuple[str, str]]:
-    """The seed missing (when the program needs it) or malformed; the value is never quoted."""
-    path = config_path((SEED_KEY,))
-    if path in reported:
-        return []
-    value = data.get(SEED_KEY)
-    if value is None:
-        if stack is None:
-            return []
-        return [(path, f"not set: run `scripts/pulumi {stack} init-secrets` (stores the stack's random seed, "
-                       "encrypted; docs/runbooks/secrets.md)")]  # fmt: skip
-    if _is_secure(value):  # ciphertext of a stack file read directly: checked when the engine decrypts it
-        return []
-    problem = seed_problem(value) if isinstance(value, str) else "expected a string of hex characters"
-    return [(path, problem)] if problem else []
-
-
-def read_stack_document(path: str | Path) -> dict[str, Any]:
-    """A whole ``Pulumi.<stack>.yaml`` document; a key written twice is a SpecError naming it (YAML
-    parsers, PyYAML and the CLI's alike, would keep the last one without a word)."""
-    try:
-        return yaml_strict.load(Path(path).read_text(), str(path)) or {}
-    except yaml_strict.DuplicateKeyError as error:
-        raise SpecError([(_stack_file_path(d.path), yaml_strict.describe(d)) for d in error.duplicates]) from None
-
-
-def read_stack_file(path: str | Path) -> dict[str, Any]:
-    """The ``config:`` map of a ``Pulumi.<stack>.yaml`` file (see ``read_stack_document``)."""
-    return read_stack_document(path).get("config") or {}
-
-
-def _stack_file_path(path: tuple[str | int, ...]) -> str:
-    """A stack file's ``config`` / ``k8s-platform:key`` / ... as the key path (other paths dotted)."""
-    prefix = NAMESPACE + ":"
-    if len(path) >= 2 and path[0] == "config" and isinstance(path[1], str) and path[1].startswith(prefix):
-        return config_path((path[1][len(prefix) :], *path[2:]))
-    return yaml_strict.dotted(path)
-
-
-def load_stack_file(path: str | Path) -> StackSpec:
-    """Parse and validate a stack file, as the program does with the engine's config."""
-    return parse(read_stack_file(path))
-
-
 __all__ = [
     "ETCD_DATA_VOLUME",
     "KUBERNETES_ROLES",
@@ -295,7 +168,6 @@ __all__ = [
     "NATIVE_ROUTING",
     "ROLE_SIZING",
     "ROLLED_ROLES",
-    "SECRET_KEYS",
     "Address",
     "AllocationPool",
     "AntiAffinity",
@@ -333,8 +205,4 @@ __all__ = [
     "TaintEffect",
     "Workload",
     "config_path",
-    "load_stack_file",
-    "parse",
-    "read_stack_document",
-    "read_stack_file",
 ]

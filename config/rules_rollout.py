@@ -3,14 +3,14 @@
 A changed image, flavor, disk, volume type or anti-affinity of a master or etcd pool would replace
 (or resize) every member in one ``up`` and take the control plane, or etcd's quorum, away. The IaaS
 layer pins those members (``ignore_changes``, components/iaas/node_pool.py) except the one listed
-here; these rules keep that list safe. Same form as components/rules.py, which lists them.
+here; these rules keep that list safe. Same form as config/rules.py, which lists them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.spec import ROLLED_ROLES, EtcdTopology, Role, StackSpec, config_path
+from config.spec import ROLLED_ROLES, EtcdTopology, Role, StackSpec, config_path
 
 Violation = tuple[str, str]
 RUNBOOK = "docs/runbooks/upgrade.md, 9.5"

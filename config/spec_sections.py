@@ -1,6 +1,6 @@
 """The building blocks of the stack config: one pydantic model per section (nodePools, network,
 kubelet, kubernetes, etcd), with their enums and field rules; the platform choices (CNI, API
-endpoint, logging, storage, workloads, node setup) are in spec_platform.py. ``components/spec.py``
+endpoint, logging, storage, workloads, node setup) are in spec_platform.py. ``config/spec.py``
 assembles them into ``StackSpec`` and loads it; import them from there.
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from components.sizing import NodeKind
+from config.sizing import NodeKind
 
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -330,7 +330,7 @@ class Etcd(_Model):
     release_base_url: str = Field(
         default="https://github.com/etcd-io/etcd/releases/download", pattern=r"^https?://\S+[^/]$"
     )
-    """Where the members download the pinned etcd release (components/versions.py ETCD) from:
+    """Where the members download the pinned etcd release (config/versions.py ETCD) from:
     ``<releaseBaseUrl>/v<version>/etcd-v<version>-linux-amd64.tar.gz``. Default: GitHub releases;
     an air-gapped site points it at a mirror with the same layout (no trailing slash)."""
     release_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
