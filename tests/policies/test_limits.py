@@ -10,7 +10,7 @@ from limits import DEFAULTS, containers_violations, kubelet_max_pods, max_pods_v
 
 from components.platform import policy_inputs
 from config.load import load_stack_file
-from config.spec import Kubelet
+from config.spec import Kubelet, Limits
 from planning.capacity import plan
 from sizing import instance_sizing_violations, node_count_violations
 from tests.harness import ROOT, STACKS, stack_config
@@ -27,6 +27,8 @@ def _plan(stack: str, overrides: dict | None = None) -> dict:
 
 def test_the_blueprints_limits_are_the_defaults():
     assert DEFAULTS == {"maxNodes": 5000, "maxPods": 150000, "maxContainers": 300000, "maxPodsPerNode": 100}
+    # The pack is an independent gate with its own table, kept equal to the program's defaults.
+    assert Limits().model_dump(by_alias=True) == DEFAULTS
 
 
 def test_committed_stacks_pass_every_capacity_check():
