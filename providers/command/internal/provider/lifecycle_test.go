@@ -157,6 +157,10 @@ func TestFailedCommandNamesResourceExitCodeAndOutputTail(t *testing.T) {
 			t.Errorf("error does not mention %q:\n%s", want, err)
 		}
 	}
+	// stderr is shown under its own name whatever order SSH delivered the two streams in.
+	if !strings.Contains(err.Error(), "stderr:\n    went-wrong") {
+		t.Errorf("the error does not show stderr's tail under its name:\n%s", err)
+	}
 	if strings.Contains(err.Error(), "line5\n") || strings.Contains(err.Error(), "seq 1 30") {
 		t.Errorf("the error shows more than the tail, or the command itself:\n%s", err)
 	}

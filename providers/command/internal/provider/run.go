@@ -68,8 +68,9 @@ func (s *Server) run(ctx context.Context, st step) (string, string, error) {
 	} else if logging != "none" {
 		s.status(ctx, st.urn, fmt.Sprintf("the %s command's output is not shown: its command, stdin or environment are secret", st.op))
 	}
-	stdout := &streamWriter{c: out, buf: &out.stdout, logged: logging == "stdout" || logging == "stdoutAndStderr"}
-	stderr := &streamWriter{c: out, buf: &out.stderr, logged: logging == "stderr" || logging == "stdoutAndStderr"}
+	stdout := &streamWriter{c: out, name: "stdout", buf: &out.stdout, logged: logging == "stdout" || logging == "stdoutAndStderr"}
+	stderr := &streamWriter{c: out, name: "stderr", buf: &out.stderr, logged: logging == "stderr" || logging == "stdoutAndStderr"}
+	out.tails = []*streamWriter{stderr, stdout}
 	streams := sshconn.Streams{Stdout: stdout, Stderr: stderr}
 	if stdin, ok := str(st.inputs, "stdin"); ok && stdin != "" {
 		streams.Stdin = strings.NewReader(stdin)
@@ -139,25 +140,30 @@ func (st *step) failed(err error, out *capture, logging string, secret bool) err
 	case tail == "":
 		msg += "; it printed nothing"
 	default:
-		msg += "; the last lines of its output:\n" + tail
+		msg += "; the last lines of its output:" + tail
 	}
 	return st.errorf("%s", msg)
 }
 
-// capture collects stdout and stderr for the outputs, keeps the end of both for an error
+// capture collects stdout and stderr for the outputs, keeps the end of each for an error
 // message and sends complete lines to the engine as they arrive.
 type capture struct {
 	mu             sync.Mutex
 	stdout, stderr bytes.Buffer
-	tail           []byte
 	log            func(line string) // nil: nothing is logged
+	tails          []*streamWriter   // in the order an error message shows them
 }
 
+// streamWriter is one stream's side of a capture. Each stream keeps its own tail because SSH
+// delivers stdout and stderr as separate channels in no fixed order: a shared tail could push
+// the stderr line that explains a failure out behind stdout that arrived after it.
 type streamWriter struct {
 	c       *capture
+	name    string
 	buf     *bytes.Buffer
 	logged  bool
 	pending []byte
+	tail    []byte
 }
 
 func (w *streamWriter) Write(p []byte) (int, error) {
@@ -165,9 +171,9 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w.buf.Write(p)
-	c.tail = append(c.tail, p...)
-	if len(c.tail) > 2*tailBytes {
-		c.tail = append([]byte(nil), c.tail[len(c.tail)-tailBytes:]...)
+	w.tail = append(w.tail, p...)
+	if len(w.tail) > 2*tailBytes {
+		w.tail = append([]byte(nil), w.tail[len(w.tail)-tailBytes:]...)
 	}
 	if !w.logged || c.log == nil {
 		return len(p), nil
@@ -199,21 +205,28 @@ func (c *capture) flush(writers ...*streamWriter) {
 	}
 }
 
+// tailLines renders the last lines of each stream that printed something, stderr first (it
+// usually says why), each under its name; "" when neither printed anything.
 func (c *capture) tailLines() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := c.tail
-	if len(t) > tailBytes {
-		t = t[len(t)-tailBytes:]
+	var b strings.Builder
+	for _, w := range c.tails {
+		t := w.tail
+		if len(t) > tailBytes {
+			t = t[len(t)-tailBytes:]
+		}
+		text := strings.TrimRight(string(t), "\n")
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		lines := strings.Split(text, "\n")
+		if len(lines) > tailLines {
+			lines = lines[len(lines)-tailLines:]
+		}
+		b.WriteString("\n  " + w.name + ":\n    " + strings.Join(lines, "\n    "))
 	}
-	lines := strings.Split(strings.TrimRight(string(t), "\n"), "\n")
-	if len(lines) > tailLines {
-		lines = lines[len(lines)-tailLines:]
-	}
-	if len(lines) == 1 && strings.TrimSpace(lines[0]) == "" {
-		return ""
-	}
-	return "    " + strings.Join(lines, "\n    ")
+	return b.String()
 }
 
 func (s *Server) info(ctx context.Context, urn resource.URN, msg string) {
