@@ -17,7 +17,8 @@ RUNBOOK = "docs/runbooks/upgrade.md, 9.5"
 MIN_ROLLED_ETCD = 3
 """Members an etcd needs so that one being rebuilt or resized leaves a quorum (2 of 3)."""
 INIT_MASTER = 1
-"""The master kubeadm init ran on (components/control_plane/kubeadm_cluster.py)."""
+"""The master kubeadm init ran on (components/control_plane/kubeadm_init.py): rebuilt, it joins the
+running cluster with material from master 2, so it needs a second master."""
 
 
 def rollout(spec: StackSpec) -> Iterator[Violation]:
@@ -47,9 +48,9 @@ def rollout(spec: StackSpec) -> Iterator[Violation]:
                 f"grow it to {MIN_ROLLED_ETCD} members first, or rebuild the stack ({RUNBOOK})",
             )
             continue
-        if pool.role == Role.MASTER and member == INIT_MASTER:
+        if pool.role == Role.MASTER and member == INIT_MASTER and pool.count < 2:
             yield (
                 path,
-                f"master {INIT_MASTER} is where `kubeadm init` ran, and a rebuilt one would run it again "
-                f"against the live etcd; roll the other masters here and this one by hand ({RUNBOOK})",
+                f"a rebuilt master {INIT_MASTER} joins the running cluster with join material from master 2, "
+                f"and this pool has no master 2; grow it to 2 masters first ({RUNBOOK})",
             )

@@ -5,7 +5,9 @@ dependencies (every step is a pulumi-command ``remote.Command`` through ``SshAcc
 are rendered by ``kubeadm_scripts.py`` and ``components/render/``)::
 
     <node>-prep       each Kubernetes node, in parallel: its role's node preparation script
+    <first>-rejoin-secrets  master 2, when master 1's instance changes: join material for it
     init              first master: etcd client files, rendered config, `kubeadm init --upload-certs`
+                      once per cluster; a rebuilt first master joins instead (kubeadm_init.py)
     kubeconfig        first master: admin.conf, read back as a secret whose server is the endpoint
     <master>-secrets  first master: a fresh token and certificate key for that master } one master
     <master>-join     that master: `kubeadm join --control-plane`                      } at a time
@@ -47,13 +49,17 @@ import pulumi
 import pulumi_command as command
 
 from components.control_plane.kubeadm_args import KubeadmClusterArgs, cluster_args, kubernetes_node
+from components.control_plane.kubeadm_init import (
+    parse_rejoin_secrets,
+    render_init_script,
+    render_rejoin_secrets_command,
+)
 from components.control_plane.kubeadm_scripts import (
     READ_KUBECONFIG,
     EtcdClientFiles,
     kubeconfig_with_server,
     parse_join_secrets,
     remote_script_command,
-    render_init_script,
     render_join_script,
     render_join_secrets_command,
     render_node_command,
@@ -106,16 +112,18 @@ class KubeadmCluster(pulumi.ComponentResource):
 
         # kubeadm init needs its token and certificate key before the cluster exists: derived from
         # the stack's seed (secret Outputs), so the init step's input is the same on every run.
-        init_stdin = pulumi.Output.all(cluster, derived_secret(init_secrets), etcd).apply(
-            lambda v: render_init_script(v[0], v[1], v[2])
-        )
+        # A rebuilt master 1 joins the running cluster instead, with material from master 2.
+        rejoin = self._rejoin(first, masters)
+        init_stdin = pulumi.Output.all(
+            cluster, derived_secret(init_secrets), etcd, rejoin.stdout if rejoin else None
+        ).apply(lambda v: render_init_script(v[0], v[1], v[2], parse_rejoin_secrets(v[3]) if v[3] else None))
         init = self._command(
             "init",
             self._first,
             create=remote_script_command("kubeadm-init"),
             stdin=pulumi.Output.secret(init_stdin),
             triggers=[first.instance_id],
-            depends_on=[prep[first.name], *args.depends_on],
+            depends_on=[prep[first.name], *args.depends_on, *([rejoin] if rejoin else [])],
             secret=True,
         )
         read = self._command(
@@ -182,6 +190,19 @@ class KubeadmCluster(pulumi.ComponentResource):
             create=remote_script_command("node-prep", keep=True),
             stdin=script,
             triggers=[node.instance_id],
+        )
+
+    def _rejoin(self, first: Node, masters: list[Node]) -> command.remote.Command | None:
+        """On master 2, whenever master 1's instance changes: join material for a rebuilt master 1
+        (kubeadm_init.py), or ``cluster=none`` before the cluster exists. None with one master."""
+        if len(masters) < 2:
+            return None
+        return self._command(
+            f"{first.name}-rejoin-secrets",
+            self._args.ssh.connection(masters[1].private_ip),
+            create=render_rejoin_secrets_command(first.name),
+            triggers=[first.instance_id],
+            secret=True,
         )
 
     def _cluster_args(self, masters: list[Node]) -> pulumi.Output[ClusterArgs]:

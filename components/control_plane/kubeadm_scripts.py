@@ -11,8 +11,8 @@ pulumi-command, following the steps' one convention (remote_scripts.py). What is
 * **No secret reaches stdout or stderr.** kubeadm prints the join command (token, CA hash,
   certificate key) after init; its output goes to a root-only log under ``/var/log/k8s-platform``
   and, when it fails, only the log's tail is printed, with tokens and hex keys masked.
-* **Idempotent.** ``kubeadm init`` runs only where ``/etc/kubernetes/admin.conf`` is missing,
-  ``kubeadm join`` only where ``/etc/kubernetes/kubelet.conf`` is missing; a re-run on a running
+* **Idempotent.** ``kubeadm init`` runs once per cluster (kubeadm_init.py: not on a rebuilt first
+  master), ``kubeadm join`` only where ``/etc/kubernetes/kubelet.conf`` is missing; a re-run on a running
   node re-applies what kubeadm supports instead (the uploaded configuration and the kubelet's
   configuration, https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-reconfigure/).
 """
@@ -32,7 +32,6 @@ from components.render.kubeadm import (
     ClusterArgs,
     kubelet_configuration,
     render_join_config,
-    render_kubeadm_config,
 )
 from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, KubernetesNode, render_remove_node_commands
 
@@ -207,36 +206,6 @@ def kubelet_config_digest(cluster: ClusterArgs) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def render_init_script(cluster: ClusterArgs, secrets: BootstrapSecrets, etcd: EtcdClientFiles | None = None) -> str:
-    """Run on the first master: ``kubeadm init`` once; later runs re-upload the configuration.
-
-    Holds the bootstrap token, the certificate key and the etcd client key: a secret.
-    """
-    first = cluster.masters[0]
-    config = render_kubeadm_config(cluster, secrets)
-    return (
-        _preamble("kubeadm-init", f"kubeadm init of {first.name}, the first master. Holds secrets.")
-        + "\n"
-        + _etcd_files(cluster, etcd)
-        + _put(INIT_CONFIG, "0600", config)
-        + f"""
-if [[ -f {ADMIN_KUBECONFIG} ]]; then
-  # Already initialised: store the rendered ClusterConfiguration and KubeletConfiguration in the
-  # kubeadm-config and kubelet-config ConfigMaps (what joins and upgrades read), then this node's
-  # kubelet. Control-plane flags take effect per master: docs/runbooks/upgrade.md section 8.
-  say "ok       initialised; uploading the rendered configuration"
-  logged kubeadm init phase upload-config all --config {INIT_CONFIG}
-  refresh_kubelet
-else
-  say "kubeadm init (takes minutes; log: $LOG)"
-  logged kubeadm init --config {INIT_CONFIG} --upload-certs --skip-token-print --skip-certificate-key-print
-fi
-"""
-        + _metadata(first)
-        + 'say "done"\n'
-    )
-
-
 def render_join_script(
     cluster: ClusterArgs,
     node: KubernetesNode,
@@ -286,21 +255,7 @@ def render_join_secrets_command(node_name: str, control_plane: bool) -> str:
     previous key stops working and control-plane joins must not overlap.
     """
     check_name(node_name, "render_join_secrets_command.node_name")
-    description = shlex.quote(f"k8s-platform: join of {node_name}")
-    script = f"""
-join=$(kubeadm token create --kubeconfig {ADMIN_KUBECONFIG} --ttl {JOIN_TOKEN_TTL} --description {description} \\
-  --print-join-command)
-if ! [[ "$join" =~ --token[[:space:]]+([a-z0-9]{{6}}\\.[a-z0-9]{{16}}) ]]; then
-  echo "kubeadm token create printed no token" >&2
-  exit 1
-fi
-printf 'token=%s\\n' "${{BASH_REMATCH[1]}}"
-if ! [[ "$join" =~ --discovery-token-ca-cert-hash[[:space:]]+(sha256:[a-f0-9]{{64}}) ]]; then
-  echo "kubeadm token create printed no CA hash" >&2
-  exit 1
-fi
-printf 'ca-cert-hash=%s\\n' "${{BASH_REMATCH[1]}}"
-"""
+    script = token_script(f"k8s-platform: join of {node_name}")
     if control_plane:
         # `--certificate-key` cannot be mixed with `--config`, and only the config names the external
         # etcd's files that must travel too: a copy of the init config with a new key, in the env.
@@ -315,6 +270,25 @@ kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --co
 printf 'certificate-key=%s\\n' "$KEY"
 """
     return _root_command(script)
+
+
+def token_script(description: str) -> str:
+    """Shell lines creating a ``JOIN_TOKEN_TTL`` token on a master; print ``token=`` and ``ca-cert-hash=``."""
+    description = shlex.quote(description)
+    return f"""
+join=$(kubeadm token create --kubeconfig {ADMIN_KUBECONFIG} --ttl {JOIN_TOKEN_TTL} --description {description} \\
+  --print-join-command)
+if ! [[ "$join" =~ --token[[:space:]]+([a-z0-9]{{6}}\\.[a-z0-9]{{16}}) ]]; then
+  echo "kubeadm token create printed no token" >&2
+  exit 1
+fi
+printf 'token=%s\\n' "${{BASH_REMATCH[1]}}"
+if ! [[ "$join" =~ --discovery-token-ca-cert-hash[[:space:]]+(sha256:[a-f0-9]{{64}}) ]]; then
+  echo "kubeadm token create printed no CA hash" >&2
+  exit 1
+fi
+printf 'ca-cert-hash=%s\\n' "${{BASH_REMATCH[1]}}"
+"""
 
 
 def parse_join_secrets(stdout: str, control_plane: bool) -> BootstrapSecrets:

@@ -31,6 +31,7 @@ from tests.control_plane.endpoint_etcd_mocks import (
     run,
 )
 from tests.control_plane.endpoint_etcd_mocks import ETCD as ETCD_CLUSTER
+from tests.control_plane.kubeadm_mocks import run_bootstrap
 from tests.harness import ProgramRun, Secret, stack_config
 
 ET = "platform-etcd"
@@ -152,8 +153,10 @@ def test_each_member_gets_its_own_certificates_under_the_shared_ca(case, count):
 
 
 def test_a_rerun_changes_nothing_and_bumping_the_epoch_changes_only_the_steps_carrying_certificates():
-    before, again = run("test", {"pkiEpoch": "2025-06-01"}), run("test", {"pkiEpoch": "2025-06-01"})
-    after = committed("test")  # pkiEpoch 2026-12-01: the bump
+    # With what the remote steps print (the init's stdin includes master 2's rejoin-secrets output).
+    before = run_bootstrap("test", {"pkiEpoch": "2025-06-01"})
+    again = run_bootstrap("test", {"pkiEpoch": "2025-06-01"})
+    after = run_bootstrap("test")  # pkiEpoch 2026-12-01: the bump
 
     def inputs(program: ProgramRun) -> dict[str, dict]:
         return {r.name: r.inputs for r in program.resources}

@@ -21,6 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.control_plane.kubeadm_init import (
+    render_init_script,
+    render_rejoin_secrets_command,
+)
 from components.control_plane.kubeadm_scripts import (
     INIT_CONFIG,
     INSTANCE_ANNOTATION,
@@ -30,7 +34,6 @@ from components.control_plane.kubeadm_scripts import (
     kubelet_config_digest,
     parse_join_secrets,
     remote_script_command,
-    render_init_script,
     render_join_script,
     render_join_secrets_command,
     render_node_command,
@@ -51,6 +54,9 @@ WORKER_SECRETS = BootstrapSecrets(
 PEM = "-----BEGIN CERTIFICATE-----\nQ0EtQ0VSVA==\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN EC PRIVATE KEY-----\nRVRDRC1DTElFTlQtS0VZ\n-----END EC PRIVATE KEY-----\n"
 ETCD = EtcdClientFiles(ca_cert=PEM, client_cert=PEM, client_key=KEY)
+REJOIN = BootstrapSecrets(
+    token="qrstuv.0123456789qrstuv", certificate_key="5a" * 32, ca_cert_hash="sha256:" + "ab" * 32
+)
 
 
 def prod_cluster(etcd: bool = True) -> ClusterArgs:
@@ -80,6 +86,8 @@ SCRIPTS = {
     "join-ingress": lambda: render_join_script(
         prod_cluster(), node("ingress", "k8s-prod-ingress-1", "10.20.0.51"), WORKER_SECRETS, control_plane=False
     ),
+    "init-rebuilt": lambda: render_init_script(prod_cluster(), SECRETS, ETCD, rejoin=REJOIN),
+    "rejoin-secrets": lambda: "#!/usr/bin/env bash\n" + inline_script(render_rejoin_secrets_command("m-1")),
     "secrets-master": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("m-2", True)),
     "secrets-worker": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("w-1", False)),
     "node": lambda: (
@@ -210,6 +218,14 @@ case "$(basename "$0") $*" in
       "--discovery-token-ca-cert-hash sha256:$(printf 'cd%.0s' {1..32}) " ;;
   "kubeadm certs certificate-key") printf '%s\n' "$(printf 'e1%.0s' {1..32})" ;;
   "kubeadm init phase upload-certs"*) cp "${@: -1}" "$SANDBOX/upload-certs-config.yaml" ;;
+  "curl "*"/version")
+    [[ -n "${API_CODE:-}" ]] || { printf 000; exit 7; }
+    printf '%s' "$API_CODE" ;;
+  "curl "*"/v3/kv/range"*)
+    [[ -z "${ETCD_DOWN:-}" ]] || exit 7
+    printf '{"header":{"revision":"7"}%s}' "${ETCD_KEYS:+,\"count\":\"$ETCD_KEYS\"}" ;;
+  "kubectl "*" get configmap kubeadm-config "*)
+    printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\netcd:\n  external:\n    keyFile: /k\n' ;;
   "kubectl "*" get node "*) [[ -n "${KUBECTL_FAIL:-}" ]] && exit 1; [[ -n "${NODE_EXISTS:-}" ]] && echo "node/$5" ;;
 esac
 exit 0
@@ -252,7 +268,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
     tool("unshare")
     for d in ("bin", "etc-up", "etc-work", "var-up", "var-work"):
         (tmp_path / d).mkdir()
-    for name in ("kubeadm", "kubectl", "systemctl"):
+    for name in ("kubeadm", "kubectl", "systemctl", "curl"):
         (tmp_path / "bin" / name).write_text(STUB)
         (tmp_path / "bin" / name).chmod(0o755)
     return Sandbox(tmp_path)
