@@ -193,3 +193,25 @@ def test_the_report_of_a_change_with_replacements_flags_the_stateful_ones_first(
     # Why: the property that forces each machine's replacement.
     machine = next(r for r in rows if r[2] == "platform-iaas-pool-worker-1")
     assert "`blockDevices`" in machine[4], machine
+
+
+@pytest.mark.parametrize("deployed", ["test"], indirect=True)
+def test_replacing_master_1_rebuilds_it_with_join_material_from_master_2(deployed):
+    """Rolling master 1 (issue 16 item 1): its machine and steps are replaced, master 2's
+    rejoin-secrets step runs first, on master 2, and the init step waits for its output, whose
+    material makes the step join the running cluster (kubeadm_init.py) instead of `kubeadm init`."""
+    run = preview_with(deployed, "test", {"nodePools.master.image": NEW_IMAGE, "nodePools.master.rollout": [1]})
+    plan = replaced(run)
+    machines = {name for name in plan if name.startswith("platform-iaas-pool-") and name.count("-") == 4}
+    assert machines == {"platform-iaas-pool-master-1"}, plan
+    rejoin, init = "platform-kubeadm-k8s-test-master-1-rejoin-secrets", "platform-kubeadm-init"
+    assert {rejoin, init} <= set(plan), plan
+    steps = {s["urn"].rsplit("::", 1)[1]: s for s in run.program_steps() if s["op"] == "create-replacement"}
+    order = list(steps)
+    assert order.index(rejoin) < order.index(init), order
+    new = steps[rejoin]["new"]
+    assert "upload-certs" in new["inputs"]["create"]  # the init's dependency on it: test_kubeadm_init.py
+    master_2 = next(s for s in run.program_steps() if s["urn"].endswith("::platform-iaas-pool-master-2-port"))
+    assert master_2["op"] == "same"
+    # Master 2 keeps its machine, its join and its own secrets: nothing runs there but the rejoin step.
+    assert not {n for n in plan if "master-2" in n}, plan
