@@ -7,6 +7,7 @@ until a layer exists, the Platform registers the capacity plan and what is there
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import pulumi
@@ -126,6 +127,20 @@ def policy_inputs(spec: StackSpec, capacity_plan: dict) -> dict:
     }
 
 
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+"""The engine's builtin invoke behind StackReference: a stack's outputs from its last update."""
+
+
+def deployed_pools() -> dict[str, int]:
+    """Machines per pool the stack runs: its ``nodes`` output as the last update recorded it
+    (the engine reads the stack's own state; nothing is looked up in the cloud). Empty for a stack
+    never deployed."""
+    name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": name})
+    nodes = ((result.value or {}).get("outputs") or {}).get("nodes") or []
+    return dict(Counter(n["pool"] for n in nodes if isinstance(n, dict) and isinstance(n.get("pool"), str)))
+
+
 def load_spec() -> StackSpec:
     """The stack config as the engine hands it to the program, validated.
 
@@ -139,7 +154,7 @@ def load_spec() -> StackSpec:
     secret_keys |= set(runtime_config.get_config_secret_keys_env())
     try:
         # The program needs the stack's seed (components/render/seed.py); the capacity CLI does not.
-        return parse(config, secret_keys, seed_required_for=pulumi.get_stack())
+        return parse(config, secret_keys, seed_required_for=pulumi.get_stack(), deployed=deployed_pools())
     except SpecError as error:
         count = len(error.violations)
         raise pulumi.RunError(

@@ -8,6 +8,7 @@ sits above both, so the spec never imports its rules.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from config import yaml_strict
 from config.formats import SEED_KEY, seed_problem
 from config.rules import check
+from config.rules_rollout import master_removal
 from config.spec import NAMESPACE, SpecError, StackSpec, config_path
 
 
@@ -65,13 +67,15 @@ def parse(
     secret_keys: set[str] | frozenset[str] = frozenset(),
     *,
     seed_required_for: str | None = None,
+    deployed: Mapping[str, int] | None = None,
 ) -> StackSpec:
     """Validate a ``{"k8s-platform:key": value}`` map (other namespaces ignored).
 
     ``secret_keys`` lists the full keys the engine holds encrypted; a stack file's ``{secure: ...}``
     values count as encrypted too. ``seed_required_for``: the stack the program runs, which needs
     ``secretSeed`` (a stack file read for the capacity plan does not). Raises SpecError naming each
-    offending key path and the rule.
+    offending key path and the rule. ``deployed``: pool -> machines the stack runs (its recorded
+    ``nodes`` output), for the rules that compare with it (a lower master count); None: unknown.
     """
     prefix = NAMESPACE + ":"
     data = {k[len(prefix) :]: _decode(v) for k, v in config.items() if k.startswith(prefix)}
@@ -88,6 +92,8 @@ def parse(
     except ValidationError as error:
         raise SpecError(secret_problems + _pydantic_violations(error)) from None
     violations = secret_problems + check(spec)
+    if not violations and deployed:
+        violations = list(master_removal(spec, deployed))
     if violations:
         raise SpecError(violations)
     return spec

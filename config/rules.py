@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from config.formats import node_source_problems, registry_problem
 from config.quantity import mebibytes, millicores
 from config.rules_endpoint import Violation, api_endpoint, api_endpoint_options, endpoint_option_kinds
-from config.rules_rollout import rollout
+from config.rules_rollout import removal_confirmation, rollout
 from config.sizing import Environment, sizing_row
 from config.spec import (
     ETCD_DATA_VOLUME,
@@ -368,6 +368,7 @@ STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
             _workloads,
             _node_setup,
             rollout,
+            removal_confirmation,
         ),
         *(_images, _floating_ips, _public_ingress, _subnet_gateway, _storage_disks),
         # The control-plane layer adds (components/control_plane): endpoint options, etcd data volume.

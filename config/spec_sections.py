@@ -155,6 +155,11 @@ class NodePool(_Model):
     what they run, so a changed pool never replaces or resizes every member at once; roll one
     member per ``up`` (docs/runbooks/upgrade.md, 9.5). Default: none, every existing member keeps
     its machine and new members take the pool's values."""
+    confirm_removal: int | None = None
+    """Master pools only: confirms lowering ``count`` from this number, the masters the stack runs
+    (recorded in its ``nodes`` output); each removed master is drained, reset and deleted
+    (docs/runbooks/upgrade.md, 9.6). Stale once that ``up`` is done: a later decrease needs the new
+    number. Default: none, a lower master count is refused."""
 
     @field_validator("labels")
     @classmethod

@@ -87,7 +87,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 22 + 1,  # control plane + kubeadm bootstrap + master 1's rejoin secrets
+        "command:remote:Command": 13 + 22 + 2,  # control plane + kubeadm bootstrap + rejoin secrets, master 2's member
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
     },
@@ -113,7 +113,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 177 + 1,  # control plane + kubeadm bootstrap + master 1's rejoin secrets
+        "command:remote:Command": 13 + 177 + 3,  # control plane + kubeadm + rejoin secrets, masters 2-3's members
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
     },

@@ -23,6 +23,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.platform import READ_STACK_OUTPUTS
 from config.formats import SEED_KEY
 from config.load import read_stack_file
 from config.spec import NAMESPACE
@@ -145,6 +146,8 @@ class _Mocks(pulumi.runtime.Mocks):
     def __init__(self):
         self.counters: Counter = Counter()
         self.computed: dict[str, str] = {}
+        self.recorded_outputs: dict[str, Any] = {}
+        """The stack's outputs as its last update recorded them (``run_program(recorded=...)``)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
@@ -157,6 +160,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == READ_STACK_OUTPUTS:  # the stack's own recorded outputs (components/platform.py)
+            return {"name": args.args["name"], "outputs": self.recorded_outputs, "secretOutputNames": []}
         # The program must not look anything up during a preview (issue: no invokes).
         raise AssertionError(f"the program called {args.token}; pass names/IDs from config instead")
 
@@ -238,15 +243,21 @@ def capacity_cli(tmp_path: Path, stack: str, overrides: dict[str, Any] | None = 
 
 
 def run_program(
-    stack: str, overrides: dict[str, Any] | None = None, preview: bool = True, into: ProgramRun | None = None
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    preview: bool = True,
+    into: ProgramRun | None = None,
+    recorded: dict[str, Any] | None = None,
 ) -> ProgramRun:
     """Run ``__main__.py`` for ``stack`` under mocks; raises what the program raises.
 
     The stack's secret seed is ``TEST_SEED`` (a secret) unless ``overrides`` sets ``secretSeed``.
     ``into`` receives the registrations even when the program fails (to show it registered nothing).
+    ``recorded``: the stack outputs of its last update (default: none, a stack never deployed).
     """
     run = into if into is not None else ProgramRun(stack)
     mocks = _Mocks()
+    mocks.recorded_outputs = dict(recorded or {})
     pulumi.runtime.set_mocks(
         mocks,
         project=NAMESPACE,

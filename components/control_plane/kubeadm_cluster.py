@@ -7,10 +7,11 @@ are rendered by ``kubeadm_scripts.py`` and ``components/render/``)::
     <node>-prep       each Kubernetes node, in parallel: its role's node preparation script
     <first>-rejoin-secrets  master 2, when master 1's instance changes: join material for it
     init              first master: etcd client files, rendered config, `kubeadm init --upload-certs`
-                      once per cluster; a rebuilt first master joins instead (kubeadm_init.py)
+                      once per cluster; a rebuilt first master joins instead (kubeadm_masters.py)
     kubeconfig        first master: admin.conf, read back as a secret whose server is the endpoint
     <master>-secrets  first master: a fresh token and certificate key for that master } one master
     <master>-join     that master: `kubeadm join --control-plane`                      } at a time
+    <master>-member   that master: its membership; on delete: drain, `kubeadm reset`, delete its Node
     <worker>-secrets  first master: a fresh token for that worker          } after the whole control
     <worker>-join     that worker: `kubeadm join` with its pool's labels   } plane; workers in parallel
     <worker>-node     first master: annotate, label, taint the Node; on delete: cordon, drain, delete it
@@ -49,9 +50,11 @@ import pulumi
 import pulumi_command as command
 
 from components.control_plane.kubeadm_args import KubeadmClusterArgs, cluster_args, kubernetes_node
-from components.control_plane.kubeadm_init import (
+from components.control_plane.kubeadm_masters import (
     parse_rejoin_secrets,
     render_init_script,
+    render_master_member_command,
+    render_master_removal_command,
     render_rejoin_secrets_command,
 )
 from components.control_plane.kubeadm_scripts import (
@@ -143,6 +146,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         for master in masters[1:]:
             # Sequential: this master's secrets wait for the previous join (see the module docstring).
             control_plane.append(self._join(master, cluster, etcd, prep[master.name], after=[control_plane[-1]]))
+            self._master_member(master, control_plane[-1])
         self.ready = [*control_plane, read]
         self.workers_ready = []
         for worker in workers:
@@ -194,7 +198,7 @@ class KubeadmCluster(pulumi.ComponentResource):
 
     def _rejoin(self, first: Node, masters: list[Node]) -> command.remote.Command | None:
         """On master 2, whenever master 1's instance changes: join material for a rebuilt master 1
-        (kubeadm_init.py), or ``cluster=none`` before the cluster exists. None with one master."""
+        (kubeadm_masters.py), or ``cluster=none`` before the cluster exists. None with one master."""
         if len(masters) < 2:
             return None
         return self._command(
@@ -262,6 +266,21 @@ class KubeadmCluster(pulumi.ComponentResource):
             triggers=[node.instance_id],
             depends_on=[prep, *after],
             secret=True,
+        )
+
+    def _master_member(self, node: Node, join: pulumi.Resource) -> command.remote.Command:
+        """On a further master: its control-plane membership; its delete (the master removed from
+        the pool) drains it, runs ``kubeadm reset`` and deletes its Node (kubeadm_masters.py).
+
+        The instance ID in the create command makes it go before the machine, and makes a rebuilt
+        machine an update (the create re-runs), never a delete: a replacement resets nothing.
+        """
+        return self._command(
+            f"{node.name}-member",
+            self._args.ssh.connection(node.private_ip),
+            create=node.instance_id.apply(lambda i: render_master_member_command(node.name, i)),
+            delete=render_master_removal_command(node.name, self._args.drain_timeout),
+            depends_on=[join],
         )
 
     def _node_object(self, node: Node, join: pulumi.Resource) -> command.remote.Command:

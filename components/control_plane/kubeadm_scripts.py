@@ -11,7 +11,7 @@ pulumi-command, following the steps' one convention (remote_scripts.py). What is
 * **No secret reaches stdout or stderr.** kubeadm prints the join command (token, CA hash,
   certificate key) after init; its output goes to a root-only log under ``/var/log/k8s-platform``
   and, when it fails, only the log's tail is printed, with tokens and hex keys masked.
-* **Idempotent.** ``kubeadm init`` runs once per cluster (kubeadm_init.py: not on a rebuilt first
+* **Idempotent.** ``kubeadm init`` runs once per cluster (kubeadm_masters.py: not on a rebuilt first
   master), ``kubeadm join`` only where ``/etc/kubernetes/kubelet.conf`` is missing; a re-run on a running
   node re-applies what kubeadm supports instead (the uploaded configuration and the kubelet's
   configuration, https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-reconfigure/).

@@ -141,7 +141,10 @@ def bootstrap_mocks(stack: str, overrides: dict[str, Any] | None = None) -> Iter
         harness._Mocks = original
 
 
-def run_bootstrap(stack: str, overrides: dict[str, Any] | None = None, preview: bool = True) -> harness.ProgramRun:
-    """``__main__.py`` of ``stack`` under ``BootstrapMocks`` (``preview=False``: as ``up`` runs it)."""
+def run_bootstrap(
+    stack: str, overrides: dict[str, Any] | None = None, preview: bool = True, recorded: dict | None = None
+) -> harness.ProgramRun:
+    """``__main__.py`` of ``stack`` under ``BootstrapMocks`` (``preview=False``: as ``up`` runs it);
+    ``recorded``: the stack outputs of its last update."""
     with bootstrap_mocks(stack, overrides):
-        return harness.run_program(stack, overrides, preview=preview)
+        return harness.run_program(stack, overrides, preview=preview, recorded=recorded)

@@ -133,7 +133,8 @@ def test_the_bootstrap_hangs_under_the_platform_with_named_children(run):
     expected |= {f"{n['name']}-prep" for n in nodes(run)}
     expected |= {f"{n['name']}-{s}" for n in masters[1:] + others for s in ("secrets", "join")}
     expected |= {f"{n['name']}-node" for n in others}
-    if len(masters) > 1:  # master 2 hands join material to a rebuilt master 1 (kubeadm_init.py)
+    expected |= {f"{n['name']}-member" for n in masters[1:]}
+    if len(masters) > 1:  # master 2 hands join material to a rebuilt master 1 (kubeadm_masters.py)
         expected.add(f"{masters[0]['name']}-rejoin-secrets")
     assert {r.name.removeprefix(COMPONENT + "-") for r in children} == expected
 

@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.control_plane.kubeadm_init import (
+from components.control_plane.kubeadm_masters import (
     render_init_script,
+    render_master_member_command,
+    render_master_removal_command,
     render_rejoin_secrets_command,
 )
 from components.control_plane.kubeadm_scripts import (
@@ -88,6 +90,8 @@ SCRIPTS = {
     ),
     "init-rebuilt": lambda: render_init_script(prod_cluster(), SECRETS, ETCD, rejoin=REJOIN),
     "rejoin-secrets": lambda: "#!/usr/bin/env bash\n" + inline_script(render_rejoin_secrets_command("m-1")),
+    "master-member": lambda: "#!/usr/bin/env bash\n" + inline_script(render_master_member_command("m-2", "4f1c-9a")),
+    "master-removal": lambda: "#!/usr/bin/env bash\n" + inline_script(render_master_removal_command("m-2")),
     "secrets-master": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("m-2", True)),
     "secrets-worker": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("w-1", False)),
     "node": lambda: (
@@ -226,6 +230,8 @@ case "$(basename "$0") $*" in
     printf '{"header":{"revision":"7"}%s}' "${ETCD_KEYS:+,\"count\":\"$ETCD_KEYS\"}" ;;
   "kubectl "*" get configmap kubeadm-config "*)
     printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\netcd:\n  external:\n    keyFile: /k\n' ;;
+  "kubeadm reset --force") [[ -z "${FAIL_RESET:-}" ]] || { echo "reset broke" >&2; exit 1; }
+    rm -f /etc/kubernetes/admin.conf ;;
   "kubectl "*" get node "*) [[ -n "${KUBECTL_FAIL:-}" ]] && exit 1; [[ -n "${NODE_EXISTS:-}" ]] && echo "node/$5" ;;
 esac
 exit 0

@@ -19,6 +19,7 @@ existing stack with the real engine, this module builds its deployment instead, 
    "known after apply", which is a change). Secret values are stored as secrets; custom resources
    get the mock's ID, default providers a fixed one.
 
+The stack's own outputs are the mock run's exports (secret where the event log shows a secret).
 Both runs use the same secret seed (``tests.harness.TEST_SEED``), so what the program derives from it
 is identical. A preview of the unchanged config against this state must plan no change: any step it
 shows is a difference between the engine's view and this fixture, reported by the tests.
@@ -175,7 +176,8 @@ def build_deployment(workspace: Workspace, stack: str, overrides: dict | None = 
         if "resOutputsEvent" in e
     }
     # By type and name: the mocks' URNs carry only the direct parent's type, the engine's the chain.
-    mocked = {(r.type, r.name): r for r in run_bootstrap(stack, overrides, preview=False).resources}
+    program = run_bootstrap(stack, overrides, preview=False)
+    mocked = {(r.type, r.name): r for r in program.resources}
     schemas = Schemas(workspace, stack, [f"{name}@{version}" for name, version in PLUGIN_VERSIONS.items()])
     providers = {
         urn: f"{urn.rsplit('::', 1)[1]}-id"
@@ -195,6 +197,9 @@ def build_deployment(workspace: Workspace, stack: str, overrides: dict | None = 
     ]
     for urn, state in steps.items():
         resource = {k: state[k] for k in V3_KEYS if state.get(k) not in (None, [], {})}
+        if state["type"] == "pulumi:pulumi:Stack":
+            # The stack outputs an `up` records (the program reads its own `nodes`: components/platform.py).
+            resource["outputs"] = outputs_of(logged.get(urn, {}).get("outputs") or {}, {}, program.outputs, {})
         mock = mocked.get((state["type"], urn.rsplit("::", 1)[1]))
         log = logged.get(urn, {})
         if state.get("provider"):

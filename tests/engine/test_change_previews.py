@@ -199,7 +199,7 @@ def test_the_report_of_a_change_with_replacements_flags_the_stateful_ones_first(
 def test_replacing_master_1_rebuilds_it_with_join_material_from_master_2(deployed):
     """Rolling master 1 (issue 16 item 1): its machine and steps are replaced, master 2's
     rejoin-secrets step runs first, on master 2, and the init step waits for its output, whose
-    material makes the step join the running cluster (kubeadm_init.py) instead of `kubeadm init`."""
+    material makes the step join the running cluster (kubeadm_masters.py) instead of `kubeadm init`."""
     run = preview_with(deployed, "test", {"nodePools.master.image": NEW_IMAGE, "nodePools.master.rollout": [1]})
     plan = replaced(run)
     machines = {name for name in plan if name.startswith("platform-iaas-pool-") and name.count("-") == 4}
@@ -210,8 +210,30 @@ def test_replacing_master_1_rebuilds_it_with_join_material_from_master_2(deploye
     order = list(steps)
     assert order.index(rejoin) < order.index(init), order
     new = steps[rejoin]["new"]
-    assert "upload-certs" in new["inputs"]["create"]  # the init's dependency on it: test_kubeadm_init.py
+    assert "upload-certs" in new["inputs"]["create"]  # the init's dependency on it: test_kubeadm_masters.py
     master_2 = next(s for s in run.program_steps() if s["urn"].endswith("::platform-iaas-pool-master-2-port"))
     assert master_2["op"] == "same"
     # Master 2 keeps its machine, its join and its own secrets: nothing runs there but the rejoin step.
     assert not {n for n in plan if "master-2" in n}, plan
+
+
+# ------------------------------------------------------------------ removing a master (issue 16, item 3)
+
+
+@pytest.mark.parametrize("deployed", ["prod"], indirect=True)
+def test_removing_a_master_needs_the_deployed_count_confirmed_then_drains_and_resets_it(deployed):
+    deployed.write_stack("prod", overrides={"nodePools.master.count": 2})
+    refused = deployed.preview("prod")
+    assert not refused.ok
+    text = refused.stdout + refused.stderr
+    assert "k8s-platform:nodePools.master.count: lowers the masters from 3 (deployed" in text, text[-2000:]
+    assert "nodePools.master.confirmRemoval: 3" in text and "Traceback" not in text
+    run = preview_with(deployed, "prod", {"nodePools.master.count": 2, "nodePools.master.confirmRemoval": 3})
+    gone = {u.rsplit("::", 1)[1] for u in changed(run).get("delete", [])}
+    kubeadm = {f"platform-kubeadm-k8s-prod-master-3-{s}" for s in ("prep", "secrets", "join", "member")}
+    assert gone == {"platform-iaas-pool-master-3", "platform-iaas-pool-master-3-port"} | kubeadm, gone
+    order = [s["urn"].rsplit("::", 1)[1] for s in run.program_steps()]
+    member = run.program_steps()[order.index("platform-kubeadm-k8s-prod-master-3-member")]
+    removal = member["old"]["inputs"]["delete"]
+    assert "drain k8s-prod-master-3 " in removal and "kubeadm reset --force" in removal
+    assert order.index("platform-kubeadm-k8s-prod-master-3-member") < order.index("platform-iaas-pool-master-3")

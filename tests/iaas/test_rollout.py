@@ -3,12 +3,13 @@ delete-first, and master and etcd pools change one member per ``up`` (``rollout`
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 
 from components.iaas.node_pool import PINNED_PROPERTIES
 from config.load import parse
 from config.spec import NAMESPACE, ROLLED_ROLES, Role, SpecError
-from tests.harness import run_program, stack_config
+from tests.harness import ProgramRun, run_program, stack_config
 from tests.iaas.conftest import ATTACH, INSTANCE, PORT
 
 NEW_IMAGE = "11111111-2222-4333-8444-555555555555"
@@ -66,5 +67,72 @@ def test_unsafe_rollouts_are_refused_naming_the_key(stack, overrides, words):
 def test_a_safe_rollout_is_accepted():
     assert parse(stack_config("prod", {"nodePools.etcd.rollout": [2]})).node_pools["etcd"].rollout == (2,)
     assert parse(stack_config("prod", {"nodePools.master.rollout": [3]})).node_pools["master"].rollout == (3,)
-    # Master 1 too: rebuilt, it joins the running cluster (components/control_plane/kubeadm_init.py).
+    # Master 1 too: rebuilt, it joins the running cluster (components/control_plane/kubeadm_masters.py).
     assert parse(stack_config("test", {"nodePools.master.rollout": [1]})).node_pools["master"].rollout == (1,)
+
+
+# ------------------------------------------------------------------ removing masters (issue 16, item 3)
+
+DEPLOYED = {"master": 3, "worker": 6}
+"""Machines per pool as a deployed prod stack's ``nodes`` output records them."""
+
+
+def removal_message(stack: str, overrides: dict, deployed: dict) -> str:
+    with pytest.raises(SpecError) as caught:
+        parse(stack_config(stack, overrides), deployed=deployed)
+    return dict(caught.value.violations)[f"{NAMESPACE}:nodePools.master.count"]
+
+
+def test_a_lower_master_count_than_deployed_is_refused_until_the_deployed_count_is_confirmed():
+    message = removal_message("prod", {"nodePools.master.count": 2}, DEPLOYED)
+    assert "lowers the masters from 3 (deployed, the stack's `nodes` output) to 2" in message
+    assert "masters 3-3 are drained, reset and deleted" in message
+    assert "nodePools.master.confirmRemoval: 3" in message and "upgrade.md, 9.6" in message
+    # A stale or wrong confirmation does not confirm: it must name the deployed count.
+    assert "from 3" in removal_message(
+        "prod", {"nodePools.master.count": 2, "nodePools.master.confirmRemoval": 4}, DEPLOYED
+    )
+    confirmed = parse(
+        stack_config("prod", {"nodePools.master.count": 2, "nodePools.master.confirmRemoval": 3}), deployed=DEPLOYED
+    )
+    assert confirmed.node_pools["master"].count == 2
+    # Once deployed at 2, the old confirmation is harmless; the next decrease needs its own.
+    assert parse(
+        stack_config("prod", {"nodePools.master.count": 2, "nodePools.master.confirmRemoval": 3}),
+        deployed={"master": 2},
+    )
+    # A new stack (nothing recorded) and a growing pool need nothing.
+    assert parse(stack_config("prod", {"nodePools.master.count": 2}), deployed={})
+    assert parse(stack_config("prod", {"nodePools.master.count": 5}), deployed=DEPLOYED)
+
+
+def test_with_etcd_on_the_masters_the_refusal_says_what_quorum_safety_is_lost():
+    message = removal_message("lab", {}, {"master": 3})
+    assert "2 etcd members leave at once" in message and "a 1-member etcd keeps no quorum" in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"nodePools.worker.confirmRemoval": 7}, "applies to master pools only"),
+        ({"nodePools.master.confirmRemoval": 3}, "3 removes no master from count 3; delete the key"),
+    ],
+)
+def test_a_confirmation_that_confirms_nothing_is_refused(overrides, words):
+    with pytest.raises(SpecError) as caught:
+        parse(stack_config("prod", overrides))
+    pool = next(iter(overrides)).split(".")[1]
+    assert words in dict(caught.value.violations)[f"{NAMESPACE}:nodePools.{pool}.confirmRemoval"]
+
+
+def test_the_program_reads_the_recorded_count_and_registers_nothing_when_refused():
+    recorded = {"nodes": [{"name": f"k8s-prod-master-{i}", "pool": "master", "role": "master"} for i in (1, 2, 3)]}
+    run = ProgramRun("prod")
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("prod", {"nodePools.master.count": 2}, into=run, recorded=recorded)
+    assert "k8s-platform:nodePools.master.count: lowers the masters from 3" in str(caught.value)
+    assert run.resources == []
+    confirmed = run_program(
+        "prod", {"nodePools.master.count": 2, "nodePools.master.confirmRemoval": 3}, recorded=recorded
+    )
+    assert not [r for r in confirmed.resources if "master-3" in r.name]

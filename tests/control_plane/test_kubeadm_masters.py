@@ -1,4 +1,4 @@
-"""The first master's step (components/control_plane/kubeadm_init.py): init once per cluster.
+"""The first master's step (components/control_plane/kubeadm_masters.py): init once per cluster.
 
 Sandboxed runs with the stubs of test_kubeadm_scripts.py (curl included: the probe's answers come
 from the environment), the probe itself against a real TLS etcd with the real curl, and the wiring
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.control_plane.kubeadm_init import CLUSTER_PROBE, NO_CLUSTER, parse_rejoin_secrets, probe_values
+from components.control_plane.kubeadm_masters import CLUSTER_PROBE, NO_CLUSTER, parse_rejoin_secrets, probe_values
 from components.render.kubeadm import ExternalEtcd
 from tests.control_plane import test_kubeadm_scripts
 from tests.control_plane.kubeadm_mocks import certificate_key_of, run_bootstrap, token_of
@@ -88,6 +88,42 @@ def test_rejoin_secrets_say_none_before_the_cluster_and_upload_certs_with_its_ow
     assert uploaded[1]["kind"] == "ClusterConfiguration" and uploaded[1]["etcd"]["external"]["keyFile"]
     token = next(c for c in sandbox.calls() if c.startswith("kubeadm token create"))
     assert "--ttl 30m" in token and "rejoin of m-1" in token
+
+
+def _admin(sandbox: Sandbox) -> None:
+    admin = sandbox.file("/etc/kubernetes/admin.conf")
+    admin.parent.mkdir(parents=True, exist_ok=True)
+    admin.write_text("admin\n")
+
+
+@pytest.mark.realtool
+def test_a_removed_master_is_drained_reset_then_its_node_deleted_through_the_endpoint(sandbox: Sandbox) -> None:
+    member, removal = SCRIPTS["master-member"](), SCRIPTS["master-removal"]()
+    assert sandbox.run(member).returncode == 1  # not joined: the membership step fails
+    assert sandbox.run(removal).returncode == 0 and sandbox.calls() == []  # nothing to reset
+    _admin(sandbox)
+    assert sandbox.run(member).returncode == 0
+    result = sandbox.run(removal, NODE_EXISTS="1")
+    assert result.returncode == 0, result.stderr
+    calls = [c.split(" ", 3) for c in sandbox.calls() if c.startswith(("kubectl", "kubeadm"))]
+    assert [c[3].split()[:2] if c[0] == "kubectl" else c[1:] for c in calls] == [
+        ["get", "node"],
+        ["cordon", "m-2"],
+        ["drain", "m-2"],
+        ["reset", "--force"],
+        ["delete", "node"],
+    ], calls
+    # The delete runs after the reset removed admin.conf: with the copy (its server is the endpoint).
+    assert calls[-1][2] != "/etc/kubernetes/admin.conf" and "m-2 --ignore-not-found" in calls[-1][3]
+
+
+@pytest.mark.realtool
+def test_a_failed_reset_keeps_the_node_and_the_machine(sandbox: Sandbox) -> None:
+    _admin(sandbox)
+    result = sandbox.run(SCRIPTS["master-removal"](), NODE_EXISTS="1", FAIL_RESET="1")
+    assert result.returncode == 1 and "reset broke" in result.stderr
+    assert "kubeadm reset failed on m-2" in result.stderr
+    assert not [c for c in sandbox.calls() if " delete node " in c]
 
 
 # --------------------------------------------------------------------------- the probe, real etcd

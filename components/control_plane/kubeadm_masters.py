@@ -1,7 +1,8 @@
-"""The first master's step: ``kubeadm init`` once per cluster, a control-plane join after a rebuild.
+"""The masters' own steps: ``kubeadm init`` once per cluster, a rebuilt first master's join, a
+master's removal. Pure text, no Pulumi import (conventions: remote_scripts.py; the other kubeadm
+steps are in kubeadm_scripts.py).
 
-Pure text, no Pulumi import (conventions: remote_scripts.py; the other kubeadm steps are in
-kubeadm_scripts.py). The first master's steps carry its instance ID, so a rebuilt master 1 (a
+**Init once per cluster.** The first master's steps carry its instance ID, so a rebuilt master 1 (a
 rolled image, a lost machine) runs its step again on a fresh disk, where ``admin.conf`` is
 missing. Running ``kubeadm init`` there would start a second cluster (new CA, new service-account
 keys) on top of the live etcd and take the running one down. So the step decides from the cluster
@@ -16,6 +17,13 @@ itself, in this order:
    ``/registry/`` (kube-apiserver's prefix) through etcd's gRPC gateway with the apiserver's own
    client certificate; a cluster found, or an etcd that does not answer, fails the step instead
    (docs/runbooks/etcd-restore.md, "the only master is lost").
+
+**Removing a master** (a lower ``nodePools.<master pool>.count``, confirmed by the pool's
+``confirmRemoval``: config/rules_rollout.py): each further master has a membership step whose
+delete runs on that master before its machine goes: cordon and drain it (as a worker's removal
+does, render/kubeadm_nodes.py), ``kubeadm reset`` (static pods, certificates, kubelet), then delete
+its Node through the API endpoint, so its kubelet cannot register it again. Its etcd member, in
+the stacked lab topology, is removed by the etcd layer's own step (etcd_cluster.py).
 """
 
 from __future__ import annotations
@@ -23,8 +31,10 @@ from __future__ import annotations
 import shlex
 
 from components.control_plane.kubeadm_scripts import (
+    _INSTANCE_ID,
     HEREDOC,
     INIT_CONFIG,
+    LOG_DIR,
     EtcdClientFiles,
     _etcd_files,
     _metadata,
@@ -36,7 +46,7 @@ from components.control_plane.kubeadm_scripts import (
 )
 from components.render._common import check_name
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs, render_join_config, render_kubeadm_config
-from components.render.kubeadm_nodes import ADMIN_KUBECONFIG
+from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, render_remove_node_commands
 
 NO_CLUSTER = "cluster=none"
 """What the rejoin step prints on a master that has not joined a cluster (the first deployment)."""
@@ -189,3 +199,58 @@ def parse_rejoin_secrets(stdout: str) -> BootstrapSecrets | None:
     if NO_CLUSTER in stdout.splitlines():
         return None
     return parse_join_secrets(stdout, control_plane=True)
+
+
+RESET_LOG = f"{LOG_DIR}/kubeadm-reset.log"
+"""``kubeadm reset``'s output on a removed master (root only)."""
+
+
+def render_master_member_command(name: str, instance_id: str) -> str:
+    """Run on master ``name`` once it joined: say so. The step exists for its delete
+    (``render_master_removal_command``) and carries the instance ID so it goes before the machine."""
+    check_name(name, "render_master_member_command.name")
+    if not _INSTANCE_ID.match(instance_id):
+        raise ValueError(f"render_master_member_command: {instance_id!r} is not an instance ID")
+    return _root_command(
+        f"""
+if [[ -f {ADMIN_KUBECONFIG} ]]; then
+  echo "{name} (instance {instance_id}) is a control-plane member"
+else
+  echo "{name} (instance {instance_id}) has not joined the control plane" >&2
+  exit 1
+fi
+"""
+    )
+
+
+def render_master_removal_command(name: str, timeout: str = "10m") -> str:
+    """Run on master ``name`` before its machine is deleted: drain, ``kubeadm reset``, delete its Node.
+
+    Drains with its own admin.conf; the Node is deleted after the reset (a running kubelet would
+    register it again) with a copy of admin.conf, whose server is the API endpoint. A master that
+    never joined has nothing to reset; a drain that fails stops the removal and keeps the machine.
+    """
+    cordon, drain, _ = render_remove_node_commands(name, timeout)
+    return _root_command(
+        f"""
+if [[ ! -f {ADMIN_KUBECONFIG} ]]; then
+  echo "{name} is not a control-plane member: nothing to reset"
+  exit 0
+fi
+kubeconfig=$(mktemp)
+trap 'rm -f "$kubeconfig"' EXIT
+cp {ADMIN_KUBECONFIG} "$kubeconfig"
+if [[ -n "$(kubectl --kubeconfig "$kubeconfig" get node {name} --ignore-not-found -o name)" ]]; then
+  {cordon}
+  {drain}
+fi
+install -d -m 0700 {LOG_DIR}
+if ! kubeadm reset --force >>{RESET_LOG} 2>&1; then
+  tail -n 20 {RESET_LOG} >&2
+  echo "kubeadm reset failed on {name}; full log: {RESET_LOG}" >&2
+  exit 1
+fi
+kubectl --kubeconfig "$kubeconfig" delete node {name} --ignore-not-found
+echo "{name} drained, reset and removed from the cluster"
+"""
+    )
