@@ -7,6 +7,7 @@ until a layer exists, the Platform registers the capacity plan and what is there
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
@@ -64,10 +65,22 @@ class Platform(pulumi.ComponentResource):
         self.capacity_plan = pulumi.Output.from_input(capacity_plan)
         # OpenStack names carry the stack (k8s-prod-worker-1): unique per stack in one project.
         cluster_name = f"k8s-{pulumi.get_stack()}"
-        self.iaas = Iaas(f"{name}-iaas", iaas_args(spec, cluster_name), opts=child)
+        iaas = dataclasses.replace(iaas_args(spec, cluster_name), legacy_hosts=legacy_hosts())
+        self.iaas = Iaas(f"{name}-iaas", iaas, opts=child)
         self.nodes = self.iaas.nodes
-        bastions = [n.floating_ip for n in self.nodes if n.role == Role.BASTION and n.floating_ip is not None]
-        self.ssh = SshAccess.from_config(spec.ssh_user, bastion_host=bastions[0] if bastions else None)
+        unverified = sorted(n.name for n in self.nodes if n.host_key is None)
+        if unverified:
+            pulumi.log.warn(
+                f"SSH host keys not verified for {', '.join(unverified)}: they booted before the program "
+                "injected host keys; roll or rebuild them to verify (docs/runbooks/troubleshooting.md, host keys)",
+                self,
+            )
+        bastions = [n for n in self.nodes if n.role == Role.BASTION and n.floating_ip is not None]
+        self.ssh = SshAccess.from_config(
+            spec.ssh_user,
+            bastion_host=bastions[0].floating_ip if bastions else None,
+            bastion_host_key=bastions[0].host_key if bastions else None,
+        )
         self.api_endpoint = ApiServerEndpoint(
             f"{name}-api-endpoint",
             ApiServerEndpointArgs(
@@ -131,14 +144,24 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 """The engine's builtin invoke behind StackReference: a stack's outputs from its last update."""
 
 
-def deployed_pools() -> dict[str, int]:
-    """Machines per pool the stack runs: its ``nodes`` output as the last update recorded it
-    (the engine reads the stack's own state; nothing is looked up in the cloud). Empty for a stack
+def recorded_nodes() -> list[dict]:
+    """The machines the stack runs: its ``nodes`` output as the last update recorded it (the
+    engine reads the stack's own state; nothing is looked up in the cloud). Empty for a stack
     never deployed."""
     name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": name})
     nodes = ((result.value or {}).get("outputs") or {}).get("nodes") or []
-    return dict(Counter(n["pool"] for n in nodes if isinstance(n, dict) and isinstance(n.get("pool"), str)))
+    return [n for n in nodes if isinstance(n, dict) and isinstance(n.get("name"), str)]
+
+
+def deployed_pools() -> dict[str, int]:
+    """Machines per pool the stack runs (``recorded_nodes``)."""
+    return dict(Counter(n["pool"] for n in recorded_nodes() if isinstance(n.get("pool"), str)))
+
+
+def legacy_hosts() -> frozenset[str]:
+    """Machines the stack runs that booted without an injected SSH host key: recorded with none."""
+    return frozenset(n["name"] for n in recorded_nodes() if not n.get("host_key"))
 
 
 def load_spec() -> StackSpec:

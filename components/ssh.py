@@ -31,23 +31,37 @@ class SshAccess:
     """Secret private key, or None to use the ssh-agent."""
     bastion_host: pulumi.Output[str] | None = None
     """Public address of the bastion to jump through, or None to connect directly."""
+    bastion_host_key: pulumi.Output[str] | None = None
+    """The bastion's SSH host key (authorized_keys form), verified on the jump; None: not verified
+    (a bastion that booted before host keys were injected, or none)."""
 
     @staticmethod
-    def from_config(user: str, bastion_host: pulumi.Output[str] | None = None) -> SshAccess:
+    def from_config(
+        user: str, bastion_host: pulumi.Output[str] | None = None, bastion_host_key: pulumi.Output[str] | None = None
+    ) -> SshAccess:
         key = pulumi.Config(NAMESPACE).get_secret("sshPrivateKey")
-        return SshAccess(user=user, private_key=key, bastion_host=bastion_host)
+        return SshAccess(user=user, private_key=key, bastion_host=bastion_host, bastion_host_key=bastion_host_key)
 
-    def connection(self, host: pulumi.Input[str]) -> command.remote.ConnectionArgs:
-        """Connection to ``host`` (a private address), through the bastion when there is one."""
+    def connection(
+        self, host: pulumi.Input[str], host_key: pulumi.Input[str] | None = None
+    ) -> command.remote.ConnectionArgs:
+        """Connection to ``host`` (a private address), through the bastion when there is one.
+
+        ``host_key``: the machine's host key (``Node.host_key``); the connection then fails on any
+        other key instead of trusting whatever answers. None leaves it unchecked, and adds nothing
+        to the connection: the steps of a machine that booted without an injected key keep their
+        inputs, so neither this project's command plugin nor upstream's runs them again.
+        """
         proxy = None
         if self.bastion_host is not None:
             proxy = command.remote.ProxyConnectionArgs(
-                host=self.bastion_host, user=self.user, private_key=self.private_key
+                host=self.bastion_host, user=self.user, private_key=self.private_key, host_key=self.bastion_host_key
             )
         return command.remote.ConnectionArgs(
             host=host,
             user=self.user,
             private_key=self.private_key,
+            host_key=host_key,
             proxy=proxy,
             # Fresh instances take a while to accept SSH (cloud-init); retry instead of failing.
             dial_error_limit=30,

@@ -129,7 +129,7 @@ def _configure(
     vip_port: openstack.networking.Port,
 ) -> command.remote.Command:
     """The three SSH steps of one lb machine; returns the last."""
-    connection = args.ssh.connection(node.private_ip)
+    connection = args.ssh.connection(node.private_ip, node.host_key)
 
     def step(body: str, **values: str) -> pulumi.Output[str]:
         return node.instance_id.apply(

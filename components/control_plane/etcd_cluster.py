@@ -158,7 +158,7 @@ class EtcdCluster(pulumi.ComponentResource):
         health = ssh_step(
             f"{name}-health",
             self,
-            args.ssh.connection(members[0].private_ip),
+            args.ssh.connection(members[0].private_ip, members[0].host_key),
             create=self._cluster.apply(
                 lambda c: command_line(
                     script(
@@ -262,7 +262,7 @@ class EtcdCluster(pulumi.ComponentResource):
         return ssh_step(
             f"{name}-{node.name}-member",
             self,
-            self._args.ssh.connection(node.private_ip),
+            self._args.ssh.connection(node.private_ip, node.host_key),
             create=pulumi.Output.all(*inputs).apply(create),
             delete=self._cluster.apply(delete),
             stdin=pulumi.Output.secret(files),
@@ -336,7 +336,7 @@ class EtcdCluster(pulumi.ComponentResource):
         return ssh_step(
             f"{name}-{node.name}-backup",
             self,
-            args.ssh.connection(node.private_ip),
+            args.ssh.connection(node.private_ip, node.host_key),
             create=create,
             delete=command_line(script(ETCD_BACKUP_REMOVE, {})),
             stdin=pulumi.Output.secret(stdin) if s3_env is not None else stdin,

@@ -103,7 +103,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         masters = [n for n in nodes if n.role == Role.MASTER]
         workers = [n for n in nodes if n.role != Role.MASTER]
         first = masters[0]
-        self._first = args.ssh.connection(first.private_ip)
+        self._first = args.ssh.connection(first.private_ip, first.host_key)
         self.node_names = [n.name for n in nodes]
         prep = {n.name: self._prepare(n) for n in nodes}
         cluster = self._cluster_args(masters)
@@ -190,7 +190,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         script = render_node_prep(dataclasses.replace(self._args.node_prep, role=role))
         return self._command(
             f"{node.name}-prep",
-            self._args.ssh.connection(node.private_ip),
+            self._args.ssh.connection(node.private_ip, node.host_key),
             create=remote_script_command("node-prep", keep=True),
             stdin=script,
             triggers=[node.instance_id],
@@ -203,7 +203,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             return None
         return self._command(
             f"{first.name}-rejoin-secrets",
-            self._args.ssh.connection(masters[1].private_ip),
+            self._args.ssh.connection(masters[1].private_ip, masters[1].host_key),
             create=render_rejoin_secrets_command(first.name),
             triggers=[first.instance_id],
             secret=True,
@@ -260,7 +260,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         )
         return self._command(
             f"{node.name}-join",
-            self._args.ssh.connection(node.private_ip),
+            self._args.ssh.connection(node.private_ip, node.host_key),
             create=remote_script_command("kubeadm-join"),
             stdin=pulumi.Output.secret(stdin),
             triggers=[node.instance_id],
@@ -277,7 +277,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         """
         return self._command(
             f"{node.name}-member",
-            self._args.ssh.connection(node.private_ip),
+            self._args.ssh.connection(node.private_ip, node.host_key),
             create=node.instance_id.apply(lambda i: render_master_member_command(node.name, i)),
             delete=render_master_removal_command(node.name, self._args.drain_timeout),
             depends_on=[join],

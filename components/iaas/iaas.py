@@ -51,6 +51,8 @@ class IaasArgs:
     native_routing: bool
     """The CNI routes pod and service addresses unencapsulated (``cni``): Kubernetes ports list
     the pod and service CIDRs as allowed address pairs."""
+    legacy_hosts: frozenset[str] = frozenset()
+    """Machines that booted before SSH host keys were injected (NodePoolArgs.legacy_hosts)."""
 
 
 def allowed_address_pairs(args: IaasArgs, role: Role) -> tuple[str, ...]:
@@ -130,6 +132,7 @@ class Iaas(pulumi.ComponentResource):
                     network_ready=network.ready,
                     boot_after=[key_pair],
                     pinned=pool.role in ROLLED_ROLES,
+                    legacy_hosts=args.legacy_hosts,
                 ),
                 opts=child,
             )

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_openstack as openstack
 
+from components.render.host_keys import host_key, render_host_key_user_data
+from components.secret_seed import derived_secret
 from config.spec import NodePool as PoolSpec
 from config.spec import Role, Taint
 
@@ -54,6 +56,9 @@ class Node:
     """Public address (bastion, ingress with ingressFloatingIp); None otherwise."""
     data_volume_ids: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     """Data volume name -> Cinder volume ID (the disk appears as /dev/disk/by-id/virtio-<id[:20]>)."""
+    host_key: pulumi.Output[str] | None = None
+    """Its SSH host key (``ssh-ed25519 AAAA...``, injected at boot: render/host_keys.py), which every
+    SSH step verifies; None for a machine that booted before keys were injected (not verified)."""
 
     def to_output(self) -> dict:
         """Plain data (with Outputs inside) for stack outputs and register_outputs."""
@@ -65,6 +70,8 @@ class Node:
             "floating_ip": self.floating_ip,
             "labels": dict(self.labels),
             "taints": [t.model_dump(mode="json") for t in self.taints],
+            # Recorded per machine: the next run verifies only machines that booted with their key.
+            "host_key": self.host_key,
         }
 
 
@@ -96,6 +103,10 @@ class NodePoolArgs:
     subnet is routed. Empty for a pre-provisioned network."""
     boot_after: Sequence[pulumi.Resource] = ()
     """Other resources the instances wait for (the key pair, referenced by plain name)."""
+    legacy_hosts: frozenset[str] = frozenset()
+    """Machines the stack runs that booted without an injected host key (the stack's recorded
+    ``nodes`` output has none for them): their SSH host key is not verified, and their user data is
+    left as it is (a change would replace them). Default: none."""
     pinned: bool = False
     """Members not listed in ``pool.rollout`` keep their image, flavor, boot disk and server group
     when the pool's change (``ignore_changes``): master and etcd pools, rolled one member per up.
@@ -152,8 +163,15 @@ class NodePool(pulumi.ComponentResource):
             METADATA_PREFIX + "ram-gib": str(pool.ram_gib),
             METADATA_PREFIX + "disk-gib": str(pool.disk_gib),
         }
+        rolled = args.pinned and index in pool.rollout
+        # The host key from the seed, injected through the user data (secret: it holds the private
+        # key). A user-data change replaces an instance, so it is ignored except on a rolled member,
+        # which is rebuilt anyway: a machine that booted without it keeps running, unverified.
+        keys = derived_secret(lambda seed: host_key(seed, hostname))
+        ignored = [*(PINNED_PROPERTIES if args.pinned and not rolled else ()), *(() if rolled else ("userData",))]
         instance = openstack.compute.Instance(
             prefix,
+            user_data=pulumi.Output.secret(keys.apply(render_host_key_user_data)),
             name=hostname,
             flavor_name=pool.flavor,
             key_pair=args.key_pair,
@@ -181,7 +199,7 @@ class NodePool(pulumi.ComponentResource):
                 # The replacement reuses the port (same address) and the data volumes: Nova refuses a
                 # port or volume still attached to the old machine, so the old one goes first.
                 delete_before_replace=True,
-                ignore_changes=list(PINNED_PROPERTIES) if args.pinned and index not in pool.rollout else None,
+                ignore_changes=ignored,
             ),
         )
         volume_ids = {}
@@ -223,4 +241,9 @@ class NodePool(pulumi.ComponentResource):
             port_id=port.id,
             floating_ip=floating_ip,
             data_volume_ids=volume_ids,
+            host_key=(
+                pulumi.Output.unsecret(keys.apply(lambda k: k.public))
+                if rolled or hostname not in args.legacy_hosts
+                else None
+            ),
         )

@@ -111,3 +111,9 @@ def etcd_serial_label(epoch: str, role: str, content: str) -> str:
     """Label of a certificate's serial: the epoch, the role (``ca`` for the CA) and a digest of what
     the certificate says (``content``), so two different certificates never share a serial."""
     return f"{_PREFIX}/etcd-pki/{epoch}/{role}/serial/{content}"
+
+
+def ssh_host_key_label(hostname: str) -> str:
+    """Label of a machine's SSH host key (ed25519): one per hostname, so a rebuilt machine of the
+    same name gets the same key and its pin stays valid."""
+    return f"{_PREFIX}/ssh/host-key/{hostname}/ed25519"

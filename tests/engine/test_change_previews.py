@@ -7,9 +7,12 @@ lab is one all-in-one master): two workers added, one removed."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
-from tests.engine.deployed import deployed_workspace
+from tests.engine.deployed import SECRET_SIG, deployed_workspace, secret
 from tests.engine.project import Run, Workspace
 from tests.harness import STACKS, stack_config
 
@@ -237,3 +240,46 @@ def test_removing_a_master_needs_the_deployed_count_confirmed_then_drains_and_re
     removal = member["old"]["inputs"]["delete"]
     assert "drain k8s-prod-master-3 " in removal and "kubeadm reset --force" in removal
     assert order.index("platform-kubeadm-k8s-prod-master-3-member") < order.index("platform-iaas-pool-master-3")
+
+
+# ------------------------------------------------------------------ SSH host keys (issue 16, item 5)
+
+
+def _without_host_keys(document: dict) -> dict:
+    """The state an update before host-key injection left: no user data on the machines, no
+    ``hostKey`` in any step's connection, no ``host_key`` in the recorded ``nodes``."""
+
+    def edit(value: Any, change) -> Any:
+        if isinstance(value, dict) and SECRET_SIG in value:
+            return secret(change(json.loads(value["plaintext"])))
+        return change(value)
+
+    def connection(value: dict) -> dict:
+        value.pop("hostKey", None)
+        if isinstance(value.get("proxy"), dict):
+            value["proxy"].pop("hostKey", None)
+        return value
+
+    for resource in document["deployment"]["resources"]:
+        for props in (resource.get("inputs") or {}, resource.get("outputs") or {}):
+            if resource["type"] == "openstack:compute/instance:Instance":
+                props.pop("userData", None)
+            if resource["type"] == "command:remote:Command" and "connection" in props:
+                props["connection"] = edit(props["connection"], connection)
+        if resource["type"] == "pulumi:pulumi:Stack" and "nodes" in (resource.get("outputs") or {}):
+            strip = lambda nodes: [{k: v for k, v in n.items() if k != "host_key"} for n in nodes]  # noqa: E731
+            resource["outputs"]["nodes"] = edit(resource["outputs"]["nodes"], strip)
+    return document
+
+
+def test_a_stack_deployed_before_host_keys_plans_no_replacement_and_reruns_no_step(tmp_path, toolchain):
+    workspace = deployed_workspace(Workspace(tmp_path / "before-host-keys"), "test")
+    exported = workspace.pulumi("test", "stack", "export", "--show-secrets")
+    assert exported.ok, exported.stderr
+    path = tmp_path / "before-host-keys.json"
+    path.write_text(json.dumps(_without_host_keys(json.loads(exported.stdout))))
+    assert workspace.pulumi("test", "stack", "import", "--file", str(path)).ok
+    run = preview_with(workspace, "test")
+    assert changed(run) == {}, changed(run)  # machines kept, no step's connection changed
+    warnings = " ".join(run.diagnostics("warning"))
+    assert "SSH host keys not verified for k8s-test-" in warnings, warnings
