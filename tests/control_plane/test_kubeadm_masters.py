@@ -21,6 +21,7 @@ from tests.control_plane import test_kubeadm_scripts
 from tests.control_plane.kubeadm_mocks import certificate_key_of, run_bootstrap, token_of
 from tests.control_plane.test_kubeadm_scripts import REJOIN, SCRIPTS, Sandbox, no_secret_in, prod_cluster
 from tests.harness import Secret
+from tests.render.tools import assert_valid, validate
 
 sandbox = test_kubeadm_scripts.sandbox
 """The sandbox fixture of test_kubeadm_scripts.py (a private mount namespace with stubbed tools)."""
@@ -205,3 +206,15 @@ def test_the_probe_reads_the_apiserver_etcd_client_files_or_only_the_api_on_kube
     assert stacked["PROBE_ETCD"] == "" and stacked["PROBE_API"] == external["PROBE_API"] == "https://" + (
         prod_cluster().endpoint
     )
+
+
+@pytest.mark.realtool
+@pytest.mark.parametrize("stack", ["test", "prod"])
+def test_real_kubeadm_accepts_the_rebuilt_first_masters_join(kubeadm: str, stack: str, tmp_path: Path) -> None:
+    """The control-plane JoinConfiguration the program's init step carries for a rebuilt master 1."""
+    stdin = run_bootstrap(stack, preview=False).named("platform-kubeadm-init").inputs["stdin"].value
+    join = stdin.split("cat >\"$config\" <<'K8S_PLATFORM_FILE'\n", 1)[1].split("\nK8S_PLATFORM_FILE", 1)[0]
+    document = yaml.safe_load(join)
+    assert document["kind"] == "JoinConfiguration" and document["controlPlane"]["certificateKey"]
+    assert document["nodeRegistration"]["name"] == f"k8s-{stack}-master-1"
+    assert_valid(validate(kubeadm, join, tmp_path, "rebuilt-master-1"))
