@@ -56,13 +56,20 @@ from components.control_plane.kubeadm_scripts import (
     render_init_script,
     render_join_script,
     render_join_secrets_command,
-    render_node_command,
-    render_node_removal_command,
+)
+from components.control_plane.worker_scripts import (
+    WorkerJoin,
+    cluster_ca,
+    pool_members,
+    render_join_issuer_script,
+    render_pool_nodes_command,
+    render_pool_removal_command,
+    render_worker_join_script,
 )
 from components.iaas.node_pool import Node
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs
 from components.render.node_prep import NodeRole, render_node_prep
-from components.render.seed import bootstrap_token, certificate_key
+from components.render.seed import bootstrap_token, certificate_key, join_issuer_token
 from components.secret_seed import derived_secret
 from components.ssh import ssh_step
 from config.spec import KUBERNETES_ROLES, Role
@@ -96,7 +103,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         first = masters[0]
         self._first = args.ssh.connection(first.private_ip)
         self.node_names = [n.name for n in nodes]
-        prep = {n.name: self._prepare(n) for n in nodes}
+        prep = {n.name: self._prepare(n) for n in masters}  # a worker's preparation is part of its join
         cluster = self._cluster_args(masters)
         etcd = None
         if args.etcd_endpoints is not None:
@@ -136,10 +143,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             # Sequential: this master's secrets wait for the previous join (see the module docstring).
             control_plane.append(self._join(master, cluster, etcd, prep[master.name], after=[control_plane[-1]]))
         self.ready = [*control_plane, read]
-        self.workers_ready = []
-        for worker in workers:
-            join = self._join(worker, cluster, None, prep[worker.name], after=control_plane)
-            self.workers_ready.append(self._node_object(worker, join))
+        self.workers_ready = self._workers(workers, cluster, read, after=control_plane) if workers else []
         self.register_outputs({"kubeconfig": self.kubeconfig, "node_names": self.node_names})
 
     # ------------------------------------------------------------------------------------- steps
@@ -243,20 +247,80 @@ class KubeadmCluster(pulumi.ComponentResource):
             secret=True,
         )
 
-    def _node_object(self, node: Node, join: pulumi.Resource) -> command.remote.Command:
-        """From the first master: annotate and label the joined Node; its delete drains and removes it.
+    # ---------------------------------------------------------------------------------- workers
 
-        The instance ID in the create command makes this step depend on the machine, so Pulumi
-        deletes it (drain) before the machine; a rebuilt machine updates the annotation only.
-        """
+    def _workers(
+        self,
+        workers: list[Node],
+        cluster: pulumi.Output[ClusterArgs],
+        read: pulumi.Resource,
+        after: Sequence[pulumi.Resource],
+    ) -> list[pulumi.Resource]:
+        """The join issuer, each worker's join (in parallel), then one Node step per pool."""
+        issuer = self._command(
+            "join-issuer",
+            self._first,
+            create=remote_script_command("join-issuer"),
+            stdin=pulumi.Output.secret(derived_secret(join_issuer_token).apply(render_join_issuer_script)),
+            depends_on=after,
+            secret=True,
+        )
+        ca = pulumi.Output.secret(read.stdout.apply(cluster_ca))  # type: ignore[attr-defined]
+        pools: dict[str, list[tuple[Node, pulumi.Resource]]] = {}
+        for worker in workers:
+            pools.setdefault(worker.pool, []).append((worker, self._worker_join(worker, cluster, ca, [*after, issuer])))
+        return [self._pool_nodes(pool, members) for pool, members in pools.items()]
+
+    def _worker_join(
+        self,
+        node: Node,
+        cluster: pulumi.Output[ClusterArgs],
+        ca: pulumi.Output[tuple[str, str]],
+        after: Sequence[pulumi.Resource],
+    ) -> command.remote.Command:
+        """On the worker: its preparation, its own fresh token (through the API endpoint), ``kubeadm
+        join`` (skipped once joined). One step, so a retried join always creates a new token."""
         settings = self._args.cluster
-        create = pulumi.Output.all(node.private_ip, node.instance_id).apply(
-            lambda v: render_node_command(kubernetes_node(settings, node, v[0]), v[1])
+        prep = render_node_prep(dataclasses.replace(self._args.node_prep, role=NodeRole.WORKER))
+        stdin = pulumi.Output.all(cluster, node.private_ip, ca, derived_secret(join_issuer_token)).apply(
+            lambda v: render_worker_join_script(
+                v[0],
+                kubernetes_node(settings, node, v[1]),
+                WorkerJoin(prep_script=prep, ca_cert=v[2][0], ca_cert_hash=v[2][1], issuer_token=v[3]),
+            )
         )
         return self._command(
-            f"{node.name}-node",
+            f"{node.name}-join",
+            self._args.ssh.connection(node.private_ip),
+            create=remote_script_command("kubeadm-join"),
+            stdin=pulumi.Output.secret(stdin),
+            triggers=[node.instance_id],
+            depends_on=after,
+            secret=True,
+        )
+
+    def _pool_nodes(self, pool: str, members: list[tuple[Node, pulumi.Resource]]) -> command.remote.Command:
+        """From the first master, after the pool's joins: annotate, label and taint its Nodes; drain
+        and delete those that left the pool; on delete (the pool or its stack goes), drain them all.
+
+        No triggers: a replacement would run the delete (drain the whole pool). The members' instance
+        IDs are its input, so it depends on every machine of the pool and Pulumi deletes it (drain)
+        before any of them; a removed member is drained by its update, which runs before the deletes.
+        """
+        settings, timeout = self._args.cluster, self._args.drain_timeout
+        sample = members[0][0]
+        cluster_name = sample.name.rsplit("-", 1)[0].removesuffix(f"-{pool}")  # <cluster>-<pool>-<n>
+        create = pulumi.Output.all(sample.private_ip).apply(
+            lambda v: render_pool_nodes_command(cluster_name, pool, kubernetes_node(settings, sample, v[0]), timeout)
+        )
+        stdin = pulumi.Output.all(*[n.instance_id for n, _ in members]).apply(
+            lambda ids: pool_members([(n.name, i) for (n, _), i in zip(members, ids, strict=True)])
+        )
+        return self._command(
+            f"pool-{pool}-nodes",
             self._first,
             create=create,
-            delete=render_node_removal_command(node.name, self._args.drain_timeout),
-            depends_on=[join],
+            stdin=stdin,
+            delete=render_pool_removal_command(cluster_name, pool, timeout),
+            depends_on=[join for _, join in members],
         )

@@ -11,6 +11,7 @@ ones do, so the tests can check that none reaches the step's output.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shlex
@@ -36,6 +37,15 @@ from components.control_plane.kubeadm_scripts import (
     render_node_command,
     render_node_removal_command,
 )
+from components.control_plane.worker_scripts import (
+    WorkerJoin,
+    cluster_ca,
+    pool_members,
+    render_join_issuer_script,
+    render_pool_nodes_command,
+    render_pool_removal_command,
+    render_worker_join_script,
+)
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs, render_kubeadm_config
 from config.load import load_stack_file
 from tests.control_plane.kubeadm_mocks import fake_kubeconfig
@@ -51,6 +61,14 @@ WORKER_SECRETS = BootstrapSecrets(
 PEM = "-----BEGIN CERTIFICATE-----\nQ0EtQ0VSVA==\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN EC PRIVATE KEY-----\nRVRDRC1DTElFTlQtS0VZ\n-----END EC PRIVATE KEY-----\n"
 ETCD = EtcdClientFiles(ca_cert=PEM, client_cert=PEM, client_key=KEY)
+
+
+ISSUER = "issuer.0123456789issuer"
+
+
+def worker_join(prep: str = "echo prepared\n") -> WorkerJoin:
+    pem, digest = cluster_ca(fake_kubeconfig())
+    return WorkerJoin(prep_script=prep, ca_cert=pem, ca_cert_hash=digest, issuer_token=ISSUER)
 
 
 def prod_cluster(etcd: bool = True) -> ClusterArgs:
@@ -87,6 +105,17 @@ SCRIPTS = {
         + inline_script(render_node_command(node("storage", "k8s-prod-storage-1", "10.20.0.61"), "4f1c-9a"))
     ),
     "node-removal": lambda: "#!/usr/bin/env bash\n" + inline_script(render_node_removal_command("k8s-prod-worker-3")),
+    "join-worker": lambda: render_worker_join_script(
+        prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
+    ),
+    "join-issuer": lambda: render_join_issuer_script(ISSUER),
+    "pool-nodes": lambda: (
+        "#!/usr/bin/env bash\n"
+        + inline_script(
+            render_pool_nodes_command("k8s-prod", "ingress", node("ingress", "k8s-prod-ingress-1", "10.20.0.51"))
+        )
+    ),
+    "pool-removal": lambda: "#!/usr/bin/env bash\n" + inline_script(render_pool_removal_command("k8s-prod", "worker")),
     "wrapper": lambda: "#!/usr/bin/env bash\n" + inline_script(remote_script_command("kubeadm-join")),
     "wrapper-keep": lambda: "#!/usr/bin/env bash\n" + inline_script(remote_script_command("node-prep", keep=True)),
 }
@@ -210,6 +239,14 @@ case "$(basename "$0") $*" in
       "--discovery-token-ca-cert-hash sha256:$(printf 'cd%.0s' {1..32}) " ;;
   "kubeadm certs certificate-key") printf '%s\n' "$(printf 'e1%.0s' {1..32})" ;;
   "kubeadm init phase upload-certs"*) cp "${@: -1}" "$SANDBOX/upload-certs-config.yaml" ;;
+  "kubeadm token generate")
+    n=$(( $(cat "$SANDBOX/tokens" 2>/dev/null || echo 0) + 1 )); echo "$n" >"$SANDBOX/tokens"
+    printf 'fresh%d.%016d\n' "$n" "$n" ;;
+  "curl "*)
+    for a in "$@"; do [[ "$a" == @*token.json ]] && cp "${a#@}" "$SANDBOX/token-$(cat "$SANDBOX/tokens").json"; done
+    [[ -n "${CURL_FAIL:-}" ]] && exit 22 ;;
+  "kubectl "*" get nodes -o name")
+    [[ -n "${KUBECTL_FAIL:-}" ]] && exit 1; for n in ${NODES:-}; do echo "node/$n"; done ;;
   "kubectl "*" get node "*) [[ -n "${KUBECTL_FAIL:-}" ]] && exit 1; [[ -n "${NODE_EXISTS:-}" ]] && echo "node/$5" ;;
 esac
 exit 0
@@ -252,7 +289,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
     tool("unshare")
     for d in ("bin", "etc-up", "etc-work", "var-up", "var-work"):
         (tmp_path / d).mkdir()
-    for name in ("kubeadm", "kubectl", "systemctl"):
+    for name in ("kubeadm", "kubectl", "systemctl", "curl"):
         (tmp_path / "bin" / name).write_text(STUB)
         (tmp_path / "bin" / name).chmod(0o755)
     return Sandbox(tmp_path)
@@ -365,3 +402,77 @@ def test_wrapper_runs_the_script_from_a_root_only_file_with_stdin_closed(sandbox
     stored = sandbox.file("/var/lib/k8s-platform/kubeadm-join.sh")
     assert stored.exists() is keep
     assert sandbox.file("/var/lib/k8s-platform").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.realtool
+def test_a_worker_join_creates_its_own_fresh_token_each_time_it_runs(sandbox: Sandbox) -> None:
+    """Issue 16.4: a join retried after its token's lifetime (kubeadm reset, then pulumi up) creates a
+    new token in the same step, right before kubeadm join, through the API endpoint with the issuer."""
+    script = render_worker_join_script(prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join())
+    first = sandbox.run(script)
+    assert first.returncode == 0, first.stderr
+    assert ISSUER not in first.stdout + first.stderr
+    calls = sandbox.calls()
+    assert calls.index("kubeadm token generate") < next(i for i, c in enumerate(calls) if c.startswith("curl "))
+    curl = next(c for c in calls if c.startswith("curl "))
+    assert "https://10.20.0.10:6443/api/v1/namespaces/kube-system/secrets" in curl and ISSUER not in curl
+    token = json.loads((sandbox.root / "token-1.json").read_text())
+    assert token["metadata"]["name"] == "bootstrap-token-fresh1" and token["type"] == "bootstrap.kubernetes.io/token"
+    assert token["stringData"]["auth-extra-groups"] == "system:bootstrappers:kubeadm:default-node-token"
+    assert token["stringData"]["expiration"].endswith("Z")
+    join = yaml.safe_load((sandbox.root / "join-config.yaml").read_text())
+    assert join["discovery"]["bootstrapToken"]["token"] == "fresh1.0000000000000001"
+    assert "prepared" in first.stdout
+    # The retry: the join failed and was reset (no kubelet.conf); the same step creates a new token.
+    sandbox.file("/etc/kubernetes/kubelet.conf").unlink()
+    assert sandbox.run(script).returncode == 0
+    join = yaml.safe_load((sandbox.root / "join-config.yaml").read_text())
+    assert join["discovery"]["bootstrapToken"]["token"] == "fresh2.0000000000000002"
+    # Joined: no token, no join, the kubelet refreshed.
+    sandbox.root.joinpath("calls").unlink()
+    assert sandbox.run(script).returncode == 0
+    assert not any(c.startswith(("kubeadm token", "curl", "kubeadm join")) for c in sandbox.calls())
+    assert any(c.startswith("kubeadm upgrade node phase kubelet-config") for c in sandbox.calls())
+
+
+@pytest.mark.realtool
+def test_a_worker_join_stops_before_kubeadm_join_when_its_token_cannot_be_created(sandbox: Sandbox) -> None:
+    script = render_worker_join_script(prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join())
+    result = sandbox.run(script, CURL_FAIL="1")
+    assert result.returncode != 0 and "curl" in result.stderr
+    assert not any(c.startswith("kubeadm join") for c in sandbox.calls())
+
+
+@pytest.mark.realtool
+@pytest.mark.parametrize(
+    ("nodes", "drained"),
+    [
+        ("k8s-prod-worker-1 k8s-prod-worker-2 k8s-prod-worker-ssd-1", []),
+        ("k8s-prod-worker-1 k8s-prod-worker-2 k8s-prod-worker-3", ["k8s-prod-worker-3"]),
+    ],
+)
+def test_the_pool_step_drains_only_the_nodes_that_left_the_pool(sandbox: Sandbox, nodes, drained) -> None:
+    sample = node("worker", "k8s-prod-worker-1", "10.20.0.41")
+    script = "#!/usr/bin/env bash\n" + inline_script(render_pool_nodes_command("k8s-prod", "worker", sample))
+    members = pool_members([("k8s-prod-worker-1", "id-1"), ("k8s-prod-worker-2", "id-2")])
+    result = sandbox.run(script, members, NODES=nodes)
+    assert result.returncode == 0, result.stderr
+    assert [c.split(" drain ")[1].split()[0] for c in sandbox.calls() if " drain " in c] == drained
+    annotated = [c for c in sandbox.calls() if " annotate " in c]
+    assert [c.split()[-2:] for c in annotated] == [
+        ["k8s-prod-worker-1", f"{INSTANCE_ANNOTATION}=id-1"],
+        ["k8s-prod-worker-2", f"{INSTANCE_ANNOTATION}=id-2"],
+    ]
+    # The API unreachable: no drain, no label, a failed step.
+    sandbox.root.joinpath("calls").unlink()
+    assert sandbox.run(script, members, NODES=nodes, KUBECTL_FAIL="1").returncode != 0
+    assert not any(" drain " in c or " annotate " in c for c in sandbox.calls())
+
+
+@pytest.mark.realtool
+def test_removing_the_pool_drains_each_of_its_nodes(sandbox: Sandbox) -> None:
+    script = "#!/usr/bin/env bash\n" + inline_script(render_pool_removal_command("k8s-prod", "worker"))
+    result = sandbox.run(script, NODES="k8s-prod-worker-1 k8s-prod-master-1 k8s-prod-worker-2")
+    assert result.returncode == 0, result.stderr
+    deleted = [c.split(" delete node ")[1].split()[0] for c in sandbox.calls() if " delete node " in c]
+    assert deleted == ["k8s-prod-worker-1", "k8s-prod-worker-2"]
