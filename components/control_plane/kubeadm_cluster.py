@@ -2,16 +2,19 @@
 
 The bootstrap sequence of the blueprint's kubeadm deployment, as resources with explicit
 dependencies (every step is a pulumi-command ``remote.Command`` through ``SshAccess``; the scripts
-are rendered by ``kubeadm_scripts.py`` and ``components/render/``)::
+are rendered by ``kubeadm_scripts.py``, ``worker_scripts.py`` and ``components/render/``)::
 
-    <node>-prep       each Kubernetes node, in parallel: its role's node preparation script
-    init              first master: etcd client files, rendered config, `kubeadm init --upload-certs`
-    kubeconfig        first master: admin.conf, read back as a secret whose server is the endpoint
-    <master>-secrets  first master: a fresh token and certificate key for that master } one master
-    <master>-join     that master: `kubeadm join --control-plane`                      } at a time
-    <worker>-secrets  first master: a fresh token for that worker          } after the whole control
-    <worker>-join     that worker: `kubeadm join` with its pool's labels   } plane; workers in parallel
-    <worker>-node     first master: annotate, label, taint the Node; on delete: cordon, drain, delete it
+    <master>-prep       each master, in parallel: the master's node preparation script
+    init                first master: etcd client files, rendered config, `kubeadm init --upload-certs`
+    kubeconfig          first master: admin.conf, read back as a secret whose server is the endpoint
+    <master>-secrets    first master: a fresh token and certificate key for that master } one master
+    <master>-join       that master: `kubeadm join --control-plane`                      } at a time
+    join-issuer         first master: the workers' join issuer (a seed-derived token that may only
+                        create join tokens), after the whole control plane
+    <worker>-join       that worker, workers in parallel: node preparation, its own fresh token
+                        (through the API endpoint, with the issuer), `kubeadm join` with its pool's labels
+    pool-<pool>-nodes   first master, after the pool's joins: annotate, label, taint its Nodes; drain
+                        and delete those that left the pool; on delete: drain them all
 
 Why this shape (kubeadm HA guide: https://kubernetes.io/docs/setup/production-environment/tools/
 kubeadm/high-availability/):
@@ -24,14 +27,19 @@ kubeadm/high-availability/):
   a certificate key before the cluster exists; both are HKDF derivations of ``secretSeed``
   (components/render/seed.py), secret Outputs, the same on every run, so the init step's input is
   stable from one ``pulumi up`` to the next without keeping anything in the state.
-* **Fresh, short-lived secrets per join.** Tokens live 30 minutes and are created right before
-  their join (after the control plane, for workers), so a long first deployment never joins with an
-  expired token, and a token leaked from one node's state is dead long before anyone could use it.
-  They flow as secret Outputs into the join script on stdin; no command line holds one.
-* **Everything per node.** A node's steps depend on that node, the first master and the control
-  plane only. Adding a worker adds its steps and changes nothing else; removing one deletes its
-  steps, and ``<worker>-node``'s delete (drain from the first master) runs before its machine goes,
-  because that step depends on the machine (its instance ID is part of the step).
+* **Fresh, short-lived tokens per join.** Tokens live 30 minutes and are created right before
+  their join, so a long first deployment never joins with an expired token. A worker creates its
+  own in the join step itself, so a join retried hours after a failure (``kubeadm reset``, then
+  ``pulumi up``) works; they flow as secret Outputs or stay on the host, never on a command line.
+* **Three resources per worker** (port, instance, join; issue 14): what a worker needs from a
+  master (its token) it gets through the API endpoint, and what a master does to its Node object
+  (labels, taints, the drain) is one step per pool, so a 5000-node platform has ~15 000 resources
+  instead of ~30 000.
+* **Everything per node or per pool.** A worker's join depends on that worker, the first master
+  and the control plane only. Adding a worker adds its three resources and updates its pool's
+  Node step (labels for the new member); removing one deletes its three and updates that step,
+  which drains and deletes the Node first: Pulumi deletes removed resources after every update, and
+  the pool step depends on every member's machine, so even a destroyed pool drains before its VMs go.
 * **A replaced machine is bootstrapped again**: the per-node steps carry its instance ID as a
   trigger (the port, and so the address, survives a rebuild).
 

@@ -34,8 +34,6 @@ from components.control_plane.kubeadm_scripts import (
     render_init_script,
     render_join_script,
     render_join_secrets_command,
-    render_node_command,
-    render_node_removal_command,
 )
 from components.control_plane.worker_scripts import (
     WorkerJoin,
@@ -100,11 +98,6 @@ SCRIPTS = {
     ),
     "secrets-master": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("m-2", True)),
     "secrets-worker": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("w-1", False)),
-    "node": lambda: (
-        "#!/usr/bin/env bash\n"
-        + inline_script(render_node_command(node("storage", "k8s-prod-storage-1", "10.20.0.61"), "4f1c-9a"))
-    ),
-    "node-removal": lambda: "#!/usr/bin/env bash\n" + inline_script(render_node_removal_command("k8s-prod-worker-3")),
     "join-worker": lambda: render_worker_join_script(
         prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
     ),
@@ -177,22 +170,26 @@ def test_kubelet_digest_follows_the_kubelet_settings_only() -> None:
     assert kubelet_config_digest(more_masters) == kubelet_config_digest(cluster)
 
 
-def test_node_command_records_the_instance_and_sets_that_pools_labels_and_taints() -> None:
-    storage = inline_script(render_node_command(node("storage", "k8s-prod-storage-1", "10.20.0.61"), "4f1c-9a"))
-    assert f"annotate node --overwrite k8s-prod-storage-1 {INSTANCE_ANNOTATION}=4f1c-9a" in storage
+def test_pool_command_records_the_instances_and_sets_that_pools_labels_and_taints() -> None:
+    storage = inline_script(
+        render_pool_nodes_command("k8s-prod", "storage", node("storage", "k8s-prod-storage-1", "10.20.0.61"))
+    )
+    assert f'annotate node --overwrite "$name" {INSTANCE_ANNOTATION}="$id"' in storage
     # node-role.kubernetes.io/* is forbidden to kubelets (NodeRestriction): only a master can set it.
-    assert "label node --overwrite k8s-prod-storage-1 node-role.kubernetes.io/storage=" in storage
-    assert "taint node --overwrite k8s-prod-storage-1 node-role.kubernetes.io/storage:NoSchedule" in storage
-    gpu = inline_script(render_node_command(node("gpu", "k8s-prod-gpu-1", "10.20.0.71"), "77"))
-    assert "label node --overwrite k8s-prod-gpu-1 nvidia.com/gpu.present=true" in gpu
-    assert "taint node --overwrite k8s-prod-gpu-1 nvidia.com/gpu=present:NoSchedule" in gpu
-    worker = inline_script(render_node_command(node("worker", "k8s-prod-worker-1", "10.20.0.41"), "78"))
+    assert 'label node --overwrite "$name" node-role.kubernetes.io/storage=' in storage
+    assert 'taint node --overwrite "$name" node-role.kubernetes.io/storage:NoSchedule' in storage
+    gpu = inline_script(render_pool_nodes_command("k8s-prod", "gpu", node("gpu", "k8s-prod-gpu-1", "10.20.0.71")))
+    assert 'label node --overwrite "$name" nvidia.com/gpu.present=true' in gpu
+    assert 'taint node --overwrite "$name" nvidia.com/gpu=present:NoSchedule' in gpu
+    worker = inline_script(
+        render_pool_nodes_command("k8s-prod", "worker", node("worker", "k8s-prod-worker-1", "10.20.0.41"))
+    )
     assert " label " not in worker and " taint " not in worker
-    for script, name in ((storage, "k8s-prod-storage-1"), (gpu, "k8s-prod-gpu-1"), (worker, "k8s-prod-worker-1")):
-        # kubectl --kubeconfig <file> <verb> node --overwrite <name> ...: that node only.
-        assert {line.split()[6] for line in script.splitlines() if line.startswith("kubectl")} == {name}
+    assert (
+        pool_members([("k8s-prod-gpu-1", "77"), ("k8s-prod-gpu-2", "78")]) == "k8s-prod-gpu-1 77\nk8s-prod-gpu-2 78\n"
+    )
     with pytest.raises(ValueError):
-        render_node_command(node("gpu", "k8s-prod-gpu-1", "10.20.0.71"), "x; reboot")
+        pool_members([("k8s-prod-gpu-1; reboot", "77")])
 
 
 def test_masters_label_and_taint_themselves_after_init_or_join() -> None:
@@ -374,21 +371,6 @@ def test_control_plane_secrets_upload_certs_with_a_fresh_key(sandbox: Sandbox) -
     assert uploaded[1]["etcd"]["external"]["keyFile"]  # so the etcd client files travel too
     token = next(c for c in sandbox.calls() if c.startswith("kubeadm token create"))
     assert "--ttl 30m" in token and "k8s-prod-master-2" in token
-
-
-@pytest.mark.realtool
-@pytest.mark.parametrize(
-    ("env", "drained", "ok"),
-    [({"NODE_EXISTS": "1"}, True, True), ({}, False, True), ({"KUBECTL_FAIL": "1"}, False, False)],
-)
-def test_removal_drains_that_node_only_and_fails_when_the_api_does(sandbox: Sandbox, env, drained, ok) -> None:
-    result = sandbox.run(
-        "#!/usr/bin/env bash\n" + inline_script(render_node_removal_command("k8s-prod-worker-3")), **env
-    )
-    assert (result.returncode == 0) is ok, result.stderr
-    verbs = [c.split()[3] for c in sandbox.calls() if c.startswith("kubectl")]
-    assert verbs == (["get", "cordon", "drain", "delete"] if drained else ["get"])
-    assert all(" k8s-prod-worker-3" in c for c in sandbox.calls())
 
 
 @pytest.mark.realtool
