@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.control_plane import worker_scripts as ws
 from components.control_plane.kubeadm_scripts import (
     INIT_CONFIG,
     INSTANCE_ANNOTATION,
@@ -34,15 +35,6 @@ from components.control_plane.kubeadm_scripts import (
     render_init_script,
     render_join_script,
     render_join_secrets_command,
-)
-from components.control_plane.worker_scripts import (
-    WorkerJoin,
-    cluster_ca,
-    pool_members,
-    render_join_issuer_script,
-    render_pool_nodes_command,
-    render_pool_removal_command,
-    render_worker_join_script,
 )
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs, render_kubeadm_config
 from config.load import load_stack_file
@@ -64,9 +56,9 @@ ETCD = EtcdClientFiles(ca_cert=PEM, client_cert=PEM, client_key=KEY)
 ISSUER = "issuer.0123456789issuer"
 
 
-def worker_join(prep: str = "echo prepared\n") -> WorkerJoin:
-    pem, digest = cluster_ca(fake_kubeconfig())
-    return WorkerJoin(prep_script=prep, ca_cert=pem, ca_cert_hash=digest, issuer_token=ISSUER)
+def worker_join(prep: str = "echo prepared\n") -> ws.WorkerJoin:
+    pem, digest = ws.cluster_ca(fake_kubeconfig())
+    return ws.WorkerJoin(prep_script=prep, ca_cert=pem, ca_cert_hash=digest, issuer_token=ISSUER)
 
 
 def prod_cluster(etcd: bool = True) -> ClusterArgs:
@@ -98,17 +90,19 @@ SCRIPTS = {
     ),
     "secrets-master": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("m-2", True)),
     "secrets-worker": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("w-1", False)),
-    "join-worker": lambda: render_worker_join_script(
+    "join-worker": lambda: ws.render_worker_join_script(
         prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
     ),
-    "join-issuer": lambda: render_join_issuer_script(ISSUER),
+    "join-issuer": lambda: ws.render_join_issuer_script(ISSUER),
     "pool-nodes": lambda: (
         "#!/usr/bin/env bash\n"
         + inline_script(
-            render_pool_nodes_command("k8s-prod", "ingress", node("ingress", "k8s-prod-ingress-1", "10.20.0.51"))
+            ws.render_pool_nodes_command("k8s-prod", "ingress", node("ingress", "k8s-prod-ingress-1", "10.20.0.51"))
         )
     ),
-    "pool-removal": lambda: "#!/usr/bin/env bash\n" + inline_script(render_pool_removal_command("k8s-prod", "worker")),
+    "pool-removal": lambda: (
+        "#!/usr/bin/env bash\n" + inline_script(ws.render_pool_removal_command("k8s-prod", "worker"))
+    ),
     "wrapper": lambda: "#!/usr/bin/env bash\n" + inline_script(remote_script_command("kubeadm-join")),
     "wrapper-keep": lambda: "#!/usr/bin/env bash\n" + inline_script(remote_script_command("node-prep", keep=True)),
 }
@@ -172,24 +166,25 @@ def test_kubelet_digest_follows_the_kubelet_settings_only() -> None:
 
 def test_pool_command_records_the_instances_and_sets_that_pools_labels_and_taints() -> None:
     storage = inline_script(
-        render_pool_nodes_command("k8s-prod", "storage", node("storage", "k8s-prod-storage-1", "10.20.0.61"))
+        ws.render_pool_nodes_command("k8s-prod", "storage", node("storage", "k8s-prod-storage-1", "10.20.0.61"))
     )
     assert f'annotate node --overwrite "$name" {INSTANCE_ANNOTATION}="$id"' in storage
     # node-role.kubernetes.io/* is forbidden to kubelets (NodeRestriction): only a master can set it.
     assert 'label node --overwrite "$name" node-role.kubernetes.io/storage=' in storage
     assert 'taint node --overwrite "$name" node-role.kubernetes.io/storage:NoSchedule' in storage
-    gpu = inline_script(render_pool_nodes_command("k8s-prod", "gpu", node("gpu", "k8s-prod-gpu-1", "10.20.0.71")))
+    gpu = inline_script(ws.render_pool_nodes_command("k8s-prod", "gpu", node("gpu", "k8s-prod-gpu-1", "10.20.0.71")))
     assert 'label node --overwrite "$name" nvidia.com/gpu.present=true' in gpu
     assert 'taint node --overwrite "$name" nvidia.com/gpu=present:NoSchedule' in gpu
     worker = inline_script(
-        render_pool_nodes_command("k8s-prod", "worker", node("worker", "k8s-prod-worker-1", "10.20.0.41"))
+        ws.render_pool_nodes_command("k8s-prod", "worker", node("worker", "k8s-prod-worker-1", "10.20.0.41"))
     )
     assert " label " not in worker and " taint " not in worker
     assert (
-        pool_members([("k8s-prod-gpu-1", "77"), ("k8s-prod-gpu-2", "78")]) == "k8s-prod-gpu-1 77\nk8s-prod-gpu-2 78\n"
+        ws.pool_members([("k8s-prod-gpu-1", "77"), ("k8s-prod-gpu-2", "78")])
+        == "k8s-prod-gpu-1 77\nk8s-prod-gpu-2 78\n"
     )
     with pytest.raises(ValueError):
-        pool_members([("k8s-prod-gpu-1; reboot", "77")])
+        ws.pool_members([("k8s-prod-gpu-1; reboot", "77")])
 
 
 def test_masters_label_and_taint_themselves_after_init_or_join() -> None:
@@ -390,7 +385,9 @@ def test_wrapper_runs_the_script_from_a_root_only_file_with_stdin_closed(sandbox
 def test_a_worker_join_creates_its_own_fresh_token_each_time_it_runs(sandbox: Sandbox) -> None:
     """Issue 16.4: a join retried after its token's lifetime (kubeadm reset, then pulumi up) creates a
     new token in the same step, right before kubeadm join, through the API endpoint with the issuer."""
-    script = render_worker_join_script(prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join())
+    script = ws.render_worker_join_script(
+        prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
+    )
     first = sandbox.run(script)
     assert first.returncode == 0, first.stderr
     assert ISSUER not in first.stdout + first.stderr
@@ -419,7 +416,9 @@ def test_a_worker_join_creates_its_own_fresh_token_each_time_it_runs(sandbox: Sa
 
 @pytest.mark.realtool
 def test_a_worker_join_stops_before_kubeadm_join_when_its_token_cannot_be_created(sandbox: Sandbox) -> None:
-    script = render_worker_join_script(prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join())
+    script = ws.render_worker_join_script(
+        prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
+    )
     result = sandbox.run(script, CURL_FAIL="1")
     assert result.returncode != 0 and "curl" in result.stderr
     assert not any(c.startswith("kubeadm join") for c in sandbox.calls())
@@ -435,8 +434,8 @@ def test_a_worker_join_stops_before_kubeadm_join_when_its_token_cannot_be_create
 )
 def test_the_pool_step_drains_only_the_nodes_that_left_the_pool(sandbox: Sandbox, nodes, drained) -> None:
     sample = node("worker", "k8s-prod-worker-1", "10.20.0.41")
-    script = "#!/usr/bin/env bash\n" + inline_script(render_pool_nodes_command("k8s-prod", "worker", sample))
-    members = pool_members([("k8s-prod-worker-1", "id-1"), ("k8s-prod-worker-2", "id-2")])
+    script = "#!/usr/bin/env bash\n" + inline_script(ws.render_pool_nodes_command("k8s-prod", "worker", sample))
+    members = ws.pool_members([("k8s-prod-worker-1", "id-1"), ("k8s-prod-worker-2", "id-2")])
     result = sandbox.run(script, members, NODES=nodes)
     assert result.returncode == 0, result.stderr
     assert [c.split(" drain ")[1].split()[0] for c in sandbox.calls() if " drain " in c] == drained
@@ -453,7 +452,7 @@ def test_the_pool_step_drains_only_the_nodes_that_left_the_pool(sandbox: Sandbox
 
 @pytest.mark.realtool
 def test_removing_the_pool_drains_each_of_its_nodes(sandbox: Sandbox) -> None:
-    script = "#!/usr/bin/env bash\n" + inline_script(render_pool_removal_command("k8s-prod", "worker"))
+    script = "#!/usr/bin/env bash\n" + inline_script(ws.render_pool_removal_command("k8s-prod", "worker"))
     result = sandbox.run(script, NODES="k8s-prod-worker-1 k8s-prod-master-1 k8s-prod-worker-2")
     assert result.returncode == 0, result.stderr
     deleted = [c.split(" delete node ")[1].split()[0] for c in sandbox.calls() if " delete node " in c]
