@@ -261,41 +261,47 @@ class KubeadmCluster(pulumi.ComponentResource):
         self,
         workers: list[Node],
         cluster: pulumi.Output[ClusterArgs],
-        read: pulumi.Resource,
+        read: command.remote.Command,
         after: Sequence[pulumi.Resource],
     ) -> list[pulumi.Resource]:
         """The join issuer, each worker's join (in parallel), then one Node step per pool."""
+        token = derived_secret(join_issuer_token)
         issuer = self._command(
             "join-issuer",
             self._first,
             create=remote_script_command("join-issuer"),
-            stdin=pulumi.Output.secret(derived_secret(join_issuer_token).apply(render_join_issuer_script)),
+            stdin=pulumi.Output.secret(token.apply(render_join_issuer_script)),
             depends_on=after,
             secret=True,
         )
-        ca = pulumi.Output.secret(read.stdout.apply(cluster_ca))  # type: ignore[attr-defined]
+        # What every worker's join shares, computed once (thousands of workers): the CA pinned from
+        # the first master's admin kubeconfig, the issuer, the preparation script.
+        shared = pulumi.Output.all(read.stdout.apply(cluster_ca), token).apply(
+            lambda v: WorkerJoin(
+                prep_script=render_node_prep(dataclasses.replace(self._args.node_prep, role=NodeRole.WORKER)),
+                ca_cert=v[0][0],
+                ca_cert_hash=v[0][1],
+                issuer_token=v[1],
+            )
+        )
         pools: dict[str, list[tuple[Node, pulumi.Resource]]] = {}
         for worker in workers:
-            pools.setdefault(worker.pool, []).append((worker, self._worker_join(worker, cluster, ca, [*after, issuer])))
+            join = self._worker_join(worker, cluster, pulumi.Output.secret(shared), [*after, issuer])
+            pools.setdefault(worker.pool, []).append((worker, join))
         return [self._pool_nodes(pool, members) for pool, members in pools.items()]
 
     def _worker_join(
         self,
         node: Node,
         cluster: pulumi.Output[ClusterArgs],
-        ca: pulumi.Output[tuple[str, str]],
+        shared: pulumi.Output[WorkerJoin],
         after: Sequence[pulumi.Resource],
     ) -> command.remote.Command:
         """On the worker: its preparation, its own fresh token (through the API endpoint), ``kubeadm
         join`` (skipped once joined). One step, so a retried join always creates a new token."""
         settings = self._args.cluster
-        prep = render_node_prep(dataclasses.replace(self._args.node_prep, role=NodeRole.WORKER))
-        stdin = pulumi.Output.all(cluster, node.private_ip, ca, derived_secret(join_issuer_token)).apply(
-            lambda v: render_worker_join_script(
-                v[0],
-                kubernetes_node(settings, node, v[1]),
-                WorkerJoin(prep_script=prep, ca_cert=v[2][0], ca_cert_hash=v[2][1], issuer_token=v[3]),
-            )
+        stdin = pulumi.Output.all(cluster, node.private_ip, shared).apply(
+            lambda v: render_worker_join_script(v[0], kubernetes_node(settings, node, v[1]), v[2])
         )
         return self._command(
             f"{node.name}-join",
