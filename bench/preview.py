@@ -118,8 +118,12 @@ def floor(tmp: Path, count: int, skip_checkpoints: bool) -> dict:
     return {"wall_s": wall, "resources": len(preview.steps()) - 1}
 
 
-def measure(case: str, kind: str, stack: str, workers: int = 0, count: int = 0) -> Measurement:
-    args = [sys.executable, "-m", "bench.preview", "--child", kind, stack, str(workers), str(count)]
+def measure(
+    case: str, kind: str, stack: str, workers: int = 0, count: int = 0, module: str = "bench.preview"
+) -> Measurement:
+    """``kind`` measured in a child process (``python -m <module> --child ...``): wall time, summed
+    peak RSS of its process tree, resources/s."""
+    args = [sys.executable, "-m", module, "--child", kind, stack, str(workers), str(count)]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     peak, root = 0, psutil.Process(process.pid)
     done = threading.Event()

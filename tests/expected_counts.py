@@ -26,11 +26,20 @@ Control plane (issue 5), per stack with m etcd members and l lb machines:
 - lab: load balancer, listener, pool, monitor, 1 member; the API floating IP's association.
   test and prod: the VIP port.
 
-kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py), per stack with k Kubernetes
-nodes (masters, workers, ingress, storage) of which M masters and W = k - M others: one
-KubeadmCluster, commands k (prep) + 2 (init, kubeconfig) + 2(M - 1) (secrets, join per further
-master) + 3W (secrets, join, node per worker): lab (k=1, M=1) 3; test (k=6, M=2, W=4)
-6 + 2 + 2 + 12 = 22; prod (k=45, M=3, W=42) 45 + 2 + 4 + 126 = 177.
+kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py; issue 14), per stack with M
+masters, W other Kubernetes nodes (workers, ingress, storage) in P pools: one KubeadmCluster,
+commands M (prep) + 2 (init, kubeconfig) + 2(M - 1) (secrets, join per further master) + W (one join
+per worker: preparation, its own token, join) + P (one Node step per pool) + 1 (the join issuer, when
+W > 0): lab (M=1, W=0) 3; test (M=2, W=4, P=2) 2 + 2 + 2 + 4 + 2 + 1 = 13; prod (M=3, W=42, P=5)
+3 + 2 + 4 + 42 + 5 + 1 = 57. With M > 1 (issue 16), one `<first>-rejoin-secrets` step on master 2
+(join material for a rebuilt master 1) and M - 1 `<master>-member` steps (a removed master is
+drained and reset): test + 2, prod + 3.
+
+Per worker: before issue 14 six resources (port, instance, prep, secrets, join, node steps), now
+three (port, instance, join); the drain moved to the pool's Node step. Commands per stack, before ->
+after: lab 6 -> 6, test 35 -> 26, prod 190 -> 70; every resource of the stack (engine preview, with
+the Platform component), before -> after: test 118 -> 109, prod 384 -> 264; a prod-shaped stack of N
+workers grows by 3 per worker instead of 6.
 """
 
 from __future__ import annotations
@@ -87,7 +96,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 22 + 2,  # control plane + kubeadm bootstrap + rejoin secrets, master 2's member
+        "command:remote:Command": 13 + 13 + 2,  # control plane + kubeadm bootstrap + rejoin secrets, master 2's member
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
     },
@@ -113,7 +122,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 177 + 3,  # control plane + kubeadm + rejoin secrets, masters 2-3's members
+        "command:remote:Command": 13 + 57 + 3,  # control plane + kubeadm + rejoin secrets, masters 2-3's members
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
     },

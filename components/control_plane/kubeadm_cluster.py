@@ -2,19 +2,22 @@
 
 The bootstrap sequence of the blueprint's kubeadm deployment, as resources with explicit
 dependencies (every step is a pulumi-command ``remote.Command`` through ``SshAccess``; the scripts
-are rendered by ``kubeadm_scripts.py`` and ``components/render/``)::
+are rendered by ``kubeadm_scripts.py``, ``worker_scripts.py`` and ``components/render/``)::
 
-    <node>-prep       each Kubernetes node, in parallel: its role's node preparation script
+    <master>-prep       each master, in parallel: the master's node preparation script
     <first>-rejoin-secrets  master 2, when master 1's instance changes: join material for it
-    init              first master: etcd client files, rendered config, `kubeadm init --upload-certs`
-                      once per cluster; a rebuilt first master joins instead (kubeadm_masters.py)
-    kubeconfig        first master: admin.conf, read back as a secret whose server is the endpoint
-    <master>-secrets  first master: a fresh token and certificate key for that master } one master
-    <master>-join     that master: `kubeadm join --control-plane`                      } at a time
-    <master>-member   that master: its membership; on delete: drain, `kubeadm reset`, delete its Node
-    <worker>-secrets  first master: a fresh token for that worker          } after the whole control
-    <worker>-join     that worker: `kubeadm join` with its pool's labels   } plane; workers in parallel
-    <worker>-node     first master: annotate, label, taint the Node; on delete: cordon, drain, delete it
+    init                first master: etcd client files, rendered config, `kubeadm init --upload-certs`
+                        once per cluster; a rebuilt first master joins instead (kubeadm_masters.py)
+    kubeconfig          first master: admin.conf, read back as a secret whose server is the endpoint
+    <master>-secrets    first master: a fresh token and certificate key for that master } one master
+    <master>-join       that master: `kubeadm join --control-plane`                      } at a time
+    <master>-member     that master: its membership; on delete: drain, `kubeadm reset`, delete its Node
+    join-issuer         first master: the workers' join issuer (a seed-derived token that may only
+                        create join tokens), after the whole control plane
+    <worker>-join       that worker, workers in parallel: node preparation, its own fresh token
+                        (through the API endpoint, with the issuer), `kubeadm join` with its pool's labels
+    pool-<pool>-nodes   first master, after the pool's joins: annotate, label, taint its Nodes; drain
+                        and delete those that left the pool; on delete: drain them all
 
 Why this shape (kubeadm HA guide: https://kubernetes.io/docs/setup/production-environment/tools/
 kubeadm/high-availability/):
@@ -27,14 +30,19 @@ kubeadm/high-availability/):
   a certificate key before the cluster exists; both are HKDF derivations of ``secretSeed``
   (components/render/seed.py), secret Outputs, the same on every run, so the init step's input is
   stable from one ``pulumi up`` to the next without keeping anything in the state.
-* **Fresh, short-lived secrets per join.** Tokens live 30 minutes and are created right before
-  their join (after the control plane, for workers), so a long first deployment never joins with an
-  expired token, and a token leaked from one node's state is dead long before anyone could use it.
-  They flow as secret Outputs into the join script on stdin; no command line holds one.
-* **Everything per node.** A node's steps depend on that node, the first master and the control
-  plane only. Adding a worker adds its steps and changes nothing else; removing one deletes its
-  steps, and ``<worker>-node``'s delete (drain from the first master) runs before its machine goes,
-  because that step depends on the machine (its instance ID is part of the step).
+* **Fresh, short-lived tokens per join.** Tokens live 30 minutes and are created right before
+  their join, so a long first deployment never joins with an expired token. A worker creates its
+  own in the join step itself, so a join retried hours after a failure (``kubeadm reset``, then
+  ``pulumi up``) works; they flow as secret Outputs or stay on the host, never on a command line.
+* **Three resources per worker** (port, instance, join; issue 14): what a worker needs from a
+  master (its token) it gets through the API endpoint, and what a master does to its Node object
+  (labels, taints, the drain) is one step per pool, so a 5000-node platform has ~15 000 resources
+  instead of ~30 000.
+* **Everything per node or per pool.** A worker's join depends on that worker, the first master
+  and the control plane only. Adding a worker adds its three resources and updates its pool's
+  Node step (labels for the new member); removing one deletes its three and updates that step,
+  which drains and deletes the Node first: Pulumi deletes removed resources after every update, and
+  the pool step depends on every member's machine, so even a destroyed pool drains before its VMs go.
 * **A replaced machine is bootstrapped again**: the per-node steps carry its instance ID as a
   trigger (the port, and so the address, survives a rebuild).
 
@@ -65,13 +73,20 @@ from components.control_plane.kubeadm_scripts import (
     remote_script_command,
     render_join_script,
     render_join_secrets_command,
-    render_node_command,
-    render_node_removal_command,
+)
+from components.control_plane.worker_scripts import (
+    WorkerJoin,
+    cluster_ca,
+    pool_members,
+    render_join_issuer_script,
+    render_pool_nodes_command,
+    render_pool_removal_command,
+    render_worker_join_script,
 )
 from components.iaas.node_pool import Node
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs
 from components.render.node_prep import NodeRole, render_node_prep
-from components.render.seed import bootstrap_token, certificate_key
+from components.render.seed import bootstrap_token, certificate_key, join_issuer_token
 from components.secret_seed import derived_secret
 from components.ssh import ssh_step
 from config.spec import KUBERNETES_ROLES, Role
@@ -105,7 +120,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         first = masters[0]
         self._first = args.ssh.connection(first.private_ip, first.host_key)
         self.node_names = [n.name for n in nodes]
-        prep = {n.name: self._prepare(n) for n in nodes}
+        prep = {n.name: self._prepare(n) for n in masters}  # a worker's preparation is part of its join
         cluster = self._cluster_args(masters)
         etcd = None
         if args.etcd_endpoints is not None:
@@ -148,10 +163,7 @@ class KubeadmCluster(pulumi.ComponentResource):
             control_plane.append(self._join(master, cluster, etcd, prep[master.name], after=[control_plane[-1]]))
             self._master_member(master, control_plane[-1])
         self.ready = [*control_plane, read]
-        self.workers_ready = []
-        for worker in workers:
-            join = self._join(worker, cluster, None, prep[worker.name], after=control_plane)
-            self.workers_ready.append(self._node_object(worker, join))
+        self.workers_ready = self._workers(workers, cluster, read, after=control_plane) if workers else []
         self.register_outputs({"kubeconfig": self.kubeconfig, "node_names": self.node_names})
 
     # ------------------------------------------------------------------------------------- steps
@@ -283,20 +295,86 @@ class KubeadmCluster(pulumi.ComponentResource):
             depends_on=[join],
         )
 
-    def _node_object(self, node: Node, join: pulumi.Resource) -> command.remote.Command:
-        """From the first master: annotate and label the joined Node; its delete drains and removes it.
+    # ---------------------------------------------------------------------------------- workers
 
-        The instance ID in the create command makes this step depend on the machine, so Pulumi
-        deletes it (drain) before the machine; a rebuilt machine updates the annotation only.
-        """
+    def _workers(
+        self,
+        workers: list[Node],
+        cluster: pulumi.Output[ClusterArgs],
+        read: command.remote.Command,
+        after: Sequence[pulumi.Resource],
+    ) -> list[pulumi.Resource]:
+        """The join issuer, each worker's join (in parallel), then one Node step per pool."""
+        token = derived_secret(join_issuer_token)
+        issuer = self._command(
+            "join-issuer",
+            self._first,
+            create=remote_script_command("join-issuer"),
+            stdin=pulumi.Output.secret(token.apply(render_join_issuer_script)),
+            depends_on=after,
+            secret=True,
+        )
+        # What every worker's join shares, computed once (thousands of workers): the CA pinned from
+        # the first master's admin kubeconfig, the issuer, the preparation script.
+        shared = pulumi.Output.all(read.stdout.apply(cluster_ca), token).apply(
+            lambda v: WorkerJoin(
+                prep_script=render_node_prep(dataclasses.replace(self._args.node_prep, role=NodeRole.WORKER)),
+                ca_cert=v[0][0],
+                ca_cert_hash=v[0][1],
+                issuer_token=v[1],
+            )
+        )
+        pools: dict[str, list[tuple[Node, pulumi.Resource]]] = {}
+        for worker in workers:
+            join = self._worker_join(worker, cluster, pulumi.Output.secret(shared), [*after, issuer])
+            pools.setdefault(worker.pool, []).append((worker, join))
+        return [self._pool_nodes(pool, members) for pool, members in pools.items()]
+
+    def _worker_join(
+        self,
+        node: Node,
+        cluster: pulumi.Output[ClusterArgs],
+        shared: pulumi.Output[WorkerJoin],
+        after: Sequence[pulumi.Resource],
+    ) -> command.remote.Command:
+        """On the worker: its preparation, its own fresh token (through the API endpoint), ``kubeadm
+        join`` (skipped once joined). One step, so a retried join always creates a new token."""
         settings = self._args.cluster
-        create = pulumi.Output.all(node.private_ip, node.instance_id).apply(
-            lambda v: render_node_command(kubernetes_node(settings, node, v[0]), v[1])
+        stdin = pulumi.Output.all(cluster, node.private_ip, shared).apply(
+            lambda v: render_worker_join_script(v[0], kubernetes_node(settings, node, v[1]), v[2])
         )
         return self._command(
-            f"{node.name}-node",
+            f"{node.name}-join",
+            self._args.ssh.connection(node.private_ip, node.host_key),
+            create=remote_script_command("kubeadm-join"),
+            stdin=pulumi.Output.secret(stdin),
+            triggers=[node.instance_id],
+            depends_on=after,
+            secret=True,
+        )
+
+    def _pool_nodes(self, pool: str, members: list[tuple[Node, pulumi.Resource]]) -> command.remote.Command:
+        """From the first master, after the pool's joins: annotate, label and taint its Nodes; drain
+        and delete those that left the pool; on delete (the pool or its stack goes), drain them all.
+
+        No triggers: a replacement would run the delete (drain the whole pool). The members' instance
+        IDs are its input, so it depends on every machine of the pool and Pulumi deletes it (drain)
+        before any of them; a removed member is drained by its update, which runs before the deletes.
+        """
+        settings, timeout = self._args.cluster, self._args.drain_timeout
+        sample = members[0][0]
+        cluster_name = sample.name.rsplit("-", 1)[0].removesuffix(f"-{pool}")  # <cluster>-<pool>-<n>
+        create = pulumi.Output.all(sample.private_ip).apply(
+            lambda v: render_pool_nodes_command(cluster_name, pool, kubernetes_node(settings, sample, v[0]), timeout)
+        )
+        stdin = pulumi.Output.all(*[n.instance_id for n, _ in members]).apply(
+            lambda ids: pool_members([(n.name, i) for (n, _), i in zip(members, ids, strict=True)])
+        )
+        return self._command(
+            f"pool-{pool}-nodes",
             self._first,
             create=create,
-            delete=render_node_removal_command(node.name, self._args.drain_timeout),
-            depends_on=[join],
+            stdin=stdin,
+            delete=render_pool_removal_command(cluster_name, pool, timeout),
+            depends_on=[join for _, join in members],
         )

@@ -20,7 +20,6 @@ pulumi-command, following the steps' one convention (remote_scripts.py). What is
 from __future__ import annotations
 
 import hashlib
-import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -33,7 +32,7 @@ from components.render.kubeadm import (
     kubelet_configuration,
     render_join_config,
 )
-from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, KubernetesNode, render_remove_node_commands
+from components.render.kubeadm_nodes import ADMIN_KUBECONFIG, KubernetesNode
 
 MODULE = "components/control_plane/kubeadm_scripts.py"
 SCRIPT_DIR = "/var/lib/k8s-platform"
@@ -50,7 +49,6 @@ JOIN_TOKEN_TTL = "30m"
 INSTANCE_ANNOTATION = "k8s-platform/openstack-instance-id"
 """Node annotation naming the Nova instance behind the Node object (for operators and audits)."""
 HEREDOC = "K8S_PLATFORM_FILE"
-_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
 _KUBECTL = f"kubectl --kubeconfig {ADMIN_KUBECONFIG}"
 
 
@@ -303,37 +301,6 @@ def parse_join_secrets(stdout: str, control_plane: bool) -> BootstrapSecrets:
         token=values["token"].strip(),
         certificate_key=values.get("certificate-key", "").strip() if control_plane else "",
         ca_cert_hash=values["ca-cert-hash"].strip(),
-    )
-
-
-def render_node_command(node: KubernetesNode, instance_id: str) -> str:
-    """Run on the first master after ``node`` joined: record its instance, set its labels and taints."""
-    if not _INSTANCE_ID.match(instance_id):
-        raise ValueError(f"render_node_command: {instance_id!r} is not an instance ID")
-    commands = [f"{_KUBECTL} annotate node --overwrite {node.name} {INSTANCE_ANNOTATION}={instance_id}"]
-    return _root_command("\n".join(commands + node_metadata_commands(node)))
-
-
-def render_node_removal_command(name: str, timeout: str = "10m") -> str:
-    """Run on the first master before ``name``'s machine is deleted: cordon, drain, delete that Node.
-
-    A node that never registered (its join failed) has nothing to drain. A drain that fails (a
-    PodDisruptionBudget that never allows it, ``timeout`` reached) fails the step, and the machine
-    is not deleted.
-    """
-    cordon, drain, delete = render_remove_node_commands(name, timeout)
-    return _root_command(
-        f"""
-# Not found: nothing to drain. Any other error (API unreachable) fails the step: no drain, no delete.
-found=$({_KUBECTL} get node {name} --ignore-not-found -o name)
-if [[ -z "$found" ]]; then
-  echo "node {name} is not registered: nothing to drain"
-  exit 0
-fi
-{cordon}
-{drain}
-{delete}
-"""
     )
 
 

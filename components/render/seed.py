@@ -40,10 +40,12 @@ AUTH_PASS_LENGTH = 8
 LABELS = {
     "init_token": f"{_PREFIX}/kubeadm/init-token",
     "init_certificate_key": f"{_PREFIX}/kubeadm/init-certificate-key",
+    "join_issuer_token": f"{_PREFIX}/kubeadm/join-issuer-token",
     "vrrp_password": f"{_PREFIX}/keepalived/auth-pass",
     "etcd_ca_key": f"{_PREFIX}/etcd-pki/ca/key",
 }
-"""The fixed purpose labels: kubeadm init token and certificate key, VRRP password, etcd CA key.
+"""The fixed purpose labels: kubeadm init token and certificate key, the workers' join-issuer token,
+VRRP password, etcd CA key.
 Per-certificate labels (leaf keys, serials) come from ``etcd_leaf_key_label`` and ``etcd_serial_label``."""
 
 # P-256's group order (SEC 2, section 2.4.2).
@@ -78,6 +80,13 @@ def derive_chars(seed: bytes, label: str, alphabet: str, count: int) -> str:
 def bootstrap_token(seed: bytes) -> str:
     """The ``kubeadm init`` bootstrap token, ``[a-z0-9]{6}.[a-z0-9]{16}``."""
     chars = derive_chars(seed, LABELS["init_token"], TOKEN_ALPHABET, 22)
+    return f"{chars[:6]}.{chars[6:]}"
+
+
+def join_issuer_token(seed: bytes) -> str:
+    """The bootstrap token a joining worker authenticates with to create its own short-lived join
+    token (components/control_plane/worker_scripts.py): ``[a-z0-9]{6}.[a-z0-9]{16}``."""
+    chars = derive_chars(seed, LABELS["join_issuer_token"], TOKEN_ALPHABET, 22)
     return f"{chars[:6]}.{chars[6:]}"
 
 

@@ -19,7 +19,9 @@ the harness's seed (``TEST_SEED``); the tests compute them with the pure modules
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import datetime
 import hashlib
 import ipaddress
 import re
@@ -28,6 +30,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pulumi
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from config.load import parse
 from config.spec import StackSpec
@@ -73,12 +79,33 @@ def port_address(spec: StackSpec, name: str, inputs: dict[str, Any]) -> str:
     return str(ipaddress.IPv4Address(first + len(spec.node_pools) * stride + zlib.crc32(name.encode()) % stride))
 
 
+def _cluster_ca() -> str:
+    """A real self-signed CA certificate (the workers' join pins its public key), base64 PEM."""
+    key = ec.derive_private_key(0x6B38, ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime.datetime(2026, 1, 1))
+        .not_valid_after(datetime.datetime(2036, 1, 1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+CLUSTER_CA_DATA = _cluster_ca()
+
+
 def fake_kubeconfig(server: str = "https://127.0.0.1:6443") -> str:
     return f"""apiVersion: v1
 kind: Config
 clusters:
 - cluster:
-    certificate-authority-data: Q0EtREFUQQ==
+    certificate-authority-data: {CLUSTER_CA_DATA}
     server: {server}
   name: kubernetes
 contexts:

@@ -23,14 +23,17 @@ from components.control_plane.kubeadm_scripts import (
     READ_KUBECONFIG,
     remote_script_command,
 )
+from components.control_plane.worker_scripts import PLACEHOLDER_TOKEN, PREP_HEREDOC, PREP_SCRIPT, cluster_ca
 from components.render.kubeadm_nodes import kubelet_may_set_label
 from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
+from components.render.seed import join_issuer_token
 from config.spec import KUBERNETES_ROLES, Role
 from tests.control_plane.endpoint_etcd_mocks import derived_vrrp_password, expected_pki, key_texts, seed
 from tests.control_plane.kubeadm_mocks import (
     ADMIN_KEY_DATA,
     CA_CERT_HASH,
     certificate_key_of,
+    fake_kubeconfig,
     run_bootstrap,
     token_of,
 )
@@ -105,8 +108,17 @@ def secret_text(value: Any) -> str:
 
 def join_configuration(script: str) -> dict:
     """The JoinConfiguration a join script writes (the heredoc between the markers)."""
-    text = script.split("<<'K8S_PLATFORM_FILE'\n", 1)[1].split("\nK8S_PLATFORM_FILE", 1)[0]
+    parts = [p.split("\nK8S_PLATFORM_FILE", 1)[0] for p in script.split("<<'K8S_PLATFORM_FILE'\n")[1:]]
+    (text,) = [p for p in parts if "kind: JoinConfiguration" in p]
     return yaml.safe_load(text)
+
+
+def pool_step(run: ProgramRun, pool: str) -> Registration:
+    return step(run, f"pool-{pool}-nodes")
+
+
+def worker_pools(run: ProgramRun) -> list[str]:
+    return list(dict.fromkeys(n["pool"] for n in nodes(run) if n["role"] != "master"))
 
 
 def init_text(script: str) -> str:
@@ -130,9 +142,11 @@ def test_the_bootstrap_hangs_under_the_platform_with_named_children(run):
     assert children and all(r.name.startswith(COMPONENT + "-") for r in children)
     expected = {"init", "kubeconfig"}
     masters, others = nodes(run, Role.MASTER), [n for n in nodes(run) if n["role"] != "master"]
-    expected |= {f"{n['name']}-prep" for n in nodes(run)}
-    expected |= {f"{n['name']}-{s}" for n in masters[1:] + others for s in ("secrets", "join")}
-    expected |= {f"{n['name']}-node" for n in others}
+    expected |= {f"{n['name']}-prep" for n in masters}
+    expected |= {f"{n['name']}-{s}" for n in masters[1:] for s in ("secrets", "join")}
+    # A worker: one step (preparation, its own token, join); its Node object: its pool's step.
+    expected |= {f"{n['name']}-join" for n in others}
+    expected |= {f"pool-{p}-nodes" for p in worker_pools(run)} | ({"join-issuer"} if others else set())
     expected |= {f"{n['name']}-member" for n in masters[1:]}
     if len(masters) > 1:  # master 2 hands join material to a rebuilt master 1 (kubeadm_masters.py)
         expected.add(f"{masters[0]['name']}-rejoin-secrets")
@@ -143,14 +157,27 @@ def test_only_kubernetes_nodes_are_prepared_each_with_its_roles_script(run):
     for node in run.outputs["nodes"]:
         if node["role"] not in {r.value for r in KUBERNETES_ROLES}:
             assert not has_step(run, f"{node['name']}-prep"), node["name"]  # etcd, lb, bastion
+            assert not has_step(run, f"{node['name']}-join"), node["name"]
+            continue
+        trigger = [f"platform-iaas-pool-{node['pool']}-{node['name'].rsplit('-', 1)[1]}-id"]
+        if node["role"] != "master":
+            # A worker's preparation is the first part of its join step, kept on the machine.
+            join = step(run, f"{node['name']}-join")
+            prep = render_node_prep(NodePrepArgs(role=NodeRole.WORKER))
+            embedded = f"{PREP_SCRIPT} 0700 <<'{PREP_HEREDOC}' || true\n{prep.rstrip()}\n{PREP_HEREDOC}\n"
+            assert embedded in join_text(join)
+            assert not has_step(run, f"{node['name']}-prep") and join.inputs["triggers"] == trigger
             continue
         prep = step(run, f"{node['name']}-prep")
-        role = NodeRole.MASTER if node["role"] == "master" else NodeRole.WORKER
-        assert prep.inputs["stdin"] == render_node_prep(NodePrepArgs(role=role))  # no secret in it
+        assert prep.inputs["stdin"] == render_node_prep(NodePrepArgs(role=NodeRole.MASTER))  # no secret in it
         assert prep.inputs["create"] == remote_script_command("node-prep", keep=True)
         assert secret_text(prep.inputs["connection"])["host"] == node["private_ip"]
         # A rebuilt machine (new instance ID) is prepared again.
-        assert prep.inputs["triggers"] == [f"platform-iaas-pool-{node['pool']}-{node['name'].rsplit('-', 1)[1]}-id"]
+        assert prep.inputs["triggers"] == trigger
+
+
+def join_text(join: Registration) -> str:
+    return secret_text(join.inputs["stdin"])
 
 
 # --------------------------------------------------------------------------- order
@@ -186,24 +213,30 @@ def test_control_plane_joins_run_one_at_a_time_after_init(run):
 def test_no_worker_joins_before_the_whole_control_plane_and_workers_join_in_parallel(run):
     control_plane = {step(run, "init").urn} | {step(run, f"{m['name']}-join").urn for m in nodes(run, Role.MASTER)[1:]}
     workers = nodes(run, Role.WORKER, Role.INGRESS, Role.STORAGE)
-    worker_steps = {step(run, f"{w['name']}-{s}").urn for w in workers for s in ("prep", "secrets", "join", "node")}
+    worker_steps = {step(run, f"{w['name']}-join").urn for w in workers}
     for worker in workers:
-        secrets, join = step(run, f"{worker['name']}-secrets"), step(run, f"{worker['name']}-join")
-        assert control_plane <= set(secrets.dependencies) and control_plane <= set(join.dependencies)
-        assert step(run, f"{worker['name']}-prep").urn in join.dependencies
-        own = {step(run, f"{worker['name']}-{s}").urn for s in ("prep", "secrets", "join")}
-        assert closure(run, join) & worker_steps == own - {join.urn}
+        join = step(run, f"{worker['name']}-join")
+        assert control_plane <= set(join.dependencies) and step(run, "join-issuer").urn in join.dependencies
+        assert closure(run, join) & worker_steps == set()  # no worker waits for another
+        assert not any(f"{worker['name']}-" in d for d in closure(run, join) if "Command::" in d)
 
 
-def test_the_drain_step_of_a_worker_depends_on_its_join_and_its_machine(run):
-    for worker in nodes(run, Role.WORKER, Role.INGRESS, Role.STORAGE):
-        node = step(run, f"{worker['name']}-node")
-        pool_index = f"{worker['pool']}-{worker['name'].rsplit('-', 1)[1]}"
-        # Pulumi deletes dependents first: the drain runs before the join, the port and the VM go.
-        assert step(run, f"{worker['name']}-join").urn in node.dependencies
-        assert any(d.endswith(f"Instance::platform-iaas-pool-{pool_index}") for d in node.dependencies)
-        first = nodes(run, Role.MASTER)[0]
-        assert secret_text(node.inputs["connection"])["host"] == first["private_ip"]
+def test_each_pools_node_step_depends_on_its_joins_and_machines_and_drains_from_the_first_master(run):
+    first = nodes(run, Role.MASTER)[0]
+    for pool in worker_pools(run):
+        members = [n for n in nodes(run) if n["pool"] == pool]
+        registration = pool_step(run, pool)
+        deps = closure(run, registration)
+        for worker in members:
+            pool_index = f"{worker['pool']}-{worker['name'].rsplit('-', 1)[1]}"
+            # Pulumi deletes dependents first: the pool's drain runs before its machines go.
+            assert step(run, f"{worker['name']}-join").urn in registration.dependencies
+            assert any(d.endswith(f"Instance::platform-iaas-pool-{pool_index}") for d in deps)
+        assert secret_text(registration.inputs["connection"])["host"] == first["private_ip"]
+        assert registration.inputs["stdin"].splitlines() == [
+            f"{w['name']} platform-iaas-pool-{w['pool']}-{w['name'].rsplit('-', 1)[1]}-id" for w in members
+        ]
+        assert "triggers" not in registration.inputs or not registration.inputs["triggers"]  # never replaced
 
 
 # --------------------------------------------------------------------------- secrets
@@ -212,6 +245,7 @@ def test_the_drain_step_of_a_worker_depends_on_its_join_and_its_machine(run):
 def forbidden_values(run: ProgramRun) -> dict[str, str]:
     """Every secret value of the run, by where it comes from."""
     values = {"CA hash": CA_CERT_HASH.removeprefix("sha256:"), "admin key": ADMIN_KEY_DATA}
+    values["join issuer token"] = join_issuer_token(seed())
     for r in run.of_type(COMMAND):
         if r.name.endswith("-secrets"):
             values[f"token of {r.name}"] = token_of(r.name)
@@ -241,6 +275,8 @@ def test_secret_steps_are_secret_and_never_log(run):
         assert r.inputs["addPreviousOutputInEnv"] is False
         if kind in ("init", "secrets", "join", "kubeconfig"):
             assert r.inputs["logging"] == "none", r.name
+        if r.name == f"{COMPONENT}-join-issuer":
+            assert isinstance(r.inputs["stdin"], Secret) and r.inputs["logging"] == "none"
         if kind in ("init", "join"):
             assert isinstance(r.inputs["stdin"], Secret), r.name
             assert r.inputs["create"] == remote_script_command(f"kubeadm-{kind}")  # the script is on stdin
@@ -290,7 +326,7 @@ def test_labels_and_taints_of_each_pool_reach_that_nodes_join_configuration(run)
     for node in masters[1:] + [n for n in nodes(run) if n["role"] != "master"]:
         control_plane = node["role"] == "master"
         secrets_step = f"{COMPONENT}-{node['name']}-secrets"
-        script = secret_text(step(run, f"{node['name']}-join").inputs["stdin"])
+        script = join_text(step(run, f"{node['name']}-join"))
         join = join_configuration(script)
         registration = join["nodeRegistration"]
         assert registration["name"] == node["name"]
@@ -302,15 +338,19 @@ def test_labels_and_taints_of_each_pool_reach_that_nodes_join_configuration(run)
         if control_plane and not all_in_one:
             taints = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}, *taints]
         assert registration["taints"] == taints
-        # The node's own fresh secrets, nobody else's.
-        assert join["discovery"]["bootstrapToken"]["token"] == token_of(secrets_step)
-        assert join["discovery"]["bootstrapToken"]["caCertHashes"] == [CA_CERT_HASH]
         if control_plane:
+            # The node's own fresh secrets, nobody else's.
+            assert join["discovery"]["bootstrapToken"]["token"] == token_of(secrets_step)
+            assert join["discovery"]["bootstrapToken"]["caCertHashes"] == [CA_CERT_HASH]
             assert join["controlPlane"]["certificateKey"] == certificate_key_of(secrets_step)
             assert "apiserver-etcd-client.key" in script
         else:
             assert "controlPlane" not in join and "PRIVATE KEY" not in script
-            node_step = step(run, f"{node['name']}-node").inputs
+            # Its own token, created by the script; discovery pinned to the first master's CA.
+            assert join["discovery"]["bootstrapToken"]["token"] == PLACEHOLDER_TOKEN
+            assert join["discovery"]["bootstrapToken"]["caCertHashes"] == [cluster_ca(fake_kubeconfig())[1]]
+            assert "TOKEN=$(kubeadm token generate)" in script and join_issuer_token(seed()) in script
+            node_step = pool_step(run, node["pool"]).inputs
             assert f"{INSTANCE_ANNOTATION}=" in node_step["create"]
             for key in node["labels"]:
                 assert key in node_step["create"]
@@ -324,9 +364,9 @@ def test_prod_pools_get_their_own_labels_and_taints():
     kubelet_args = ssd["nodeRegistration"]["kubeletExtraArgs"]
     assert {"name": "node-labels", "value": "node.kubernetes.io/disk=ssd"} in kubelet_args
     assert ssd["nodeRegistration"]["taints"] == []
-    ingress = step(run, "k8s-prod-ingress-1-node").inputs["create"]
-    assert "label node --overwrite k8s-prod-ingress-1 node-role.kubernetes.io/ingress=" in ingress
-    plain = step(run, "k8s-prod-worker-7-node").inputs["create"]
+    ingress = pool_step(run, "ingress").inputs["create"]
+    assert 'label node --overwrite "$name" node-role.kubernetes.io/ingress=' in ingress
+    plain = pool_step(run, "worker").inputs["create"]
     assert " label " not in plain and " taint " not in plain
 
 
@@ -344,7 +384,7 @@ def test_real_kubeadm_accepts_what_each_node_is_sent(kubeadm: str, stack: str, t
     for node in nodes(run)[1:]:
         if node["pool"] not in seen:
             seen.add(node["pool"])
-            join = yaml.safe_dump(join_configuration(secret_text(step(run, f"{node['name']}-join").inputs["stdin"])))
+            join = yaml.safe_dump(join_configuration(join_text(step(run, f"{node['name']}-join"))))
             assert_valid(validate(kubeadm, join, tmp_path, node["name"]))
     assert len(seen) == len({n["pool"] for n in nodes(run)[1:]})
 
@@ -376,9 +416,10 @@ def test_node_setup_mirrors_and_harbor_ca_reach_every_prepared_node():
     }
     run = run_bootstrap("test", {"nodeSetup": setup})
     preps = [r for r in run.of_type("command:remote:Command") if r.name.endswith("-prep")]
-    assert len(preps) == 6  # 2 masters, 3 workers, 1 ingress node
-    for prep in preps:
-        script = prep.inputs["stdin"]
+    joins = [r for r in run.of_type("command:remote:Command") if r.name.endswith(("worker-1-join", "worker-3-join"))]
+    assert len(preps) == 2 and len(joins) == 2  # 2 masters; 3 workers and 1 ingress node prepare in their join
+    for prep in preps + joins:
+        script = prep.inputs["stdin"] if prep in preps else join_text(prep)
         assert "https://mirror.internal/kubernetes/v1.37/deb/" in script, prep.name
         assert "https://mirror.internal/releases/" in script and "github.com/containerd" not in script
         assert "/etc/containerd/certs.d/harbor.internal/" in script and "MIIBszCCAVmgAwIBAgIU" in script

@@ -1,13 +1,14 @@
-"""KubeadmCluster under mocks: adding or removing a worker touches that worker's machine and steps only."""
+"""KubeadmCluster under mocks: adding or removing a worker touches that worker's machine and join step,
+and its pool's Node step (which labels a new member and drains a removed one), nothing else."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from tests.control_plane.test_kubeadm_cluster import COMPONENT, bootstrap
+from tests.control_plane.test_kubeadm_scripts import inline_script
 from tests.harness import ProgramRun, Registration, Secret
 
 
@@ -39,23 +40,28 @@ def machine(pool: str, index: int, volumes: tuple[str, ...] = ()) -> set[str]:
 
 
 @pytest.mark.parametrize(("pool", "count", "volumes"), [("worker", 30, ()), ("storage", 3, ("osd0", "osd1"))])
-def test_removing_a_worker_removes_its_machine_and_steps_and_changes_nothing_else(pool, count, volumes):
+def test_removing_a_worker_removes_its_machine_and_step_and_changes_nothing_else(pool, count, volumes):
     removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", -1, pool))
     name = f"k8s-prod-{pool}-{count}"
-    steps = {f"{COMPONENT}-{name}-{s}" for s in ("prep", "secrets", "join", "node")}
-    assert removed == machine(pool, count, volumes) | steps
+    assert removed == machine(pool, count, volumes) | {f"{COMPONENT}-{name}-join"}
     # The Platform component's capacityPlan input counts the nodes (what the policy pack judges);
-    # a component has no provider, so that changes nothing in the cloud.
-    assert added == set() and changed == {"platform"}
-    # The one drain: from the first master, that node only.
-    drain = bootstrap("prod").named(f"{COMPONENT}-{name}-node").inputs["delete"]
-    assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout=10m" in drain
-    assert f"delete node {name} --ignore-not-found" in drain
-    assert set(re.findall(r"k8s-prod-[a-z]+-[0-9]+", drain)) == {name}
+    # a component has no provider, so that changes nothing in the cloud. The pool's Node step loses
+    # the member: its update drains that node, before Pulumi deletes the removed resources.
+    registration = f"{COMPONENT}-pool-{pool}-nodes"
+    assert added == set() and changed == {"platform", registration}
+    after = bootstrap("prod", -1, pool).named(registration)
+    assert [line.split()[0] for line in after.inputs["stdin"].splitlines()] == [
+        f"k8s-prod-{pool}-{i}" for i in range(1, count)
+    ]
+    assert after.inputs["create"] == bootstrap("prod").named(registration).inputs["create"]
+    drain = inline_script(after.inputs["create"])
+    assert 'drain "$1" --ignore-daemonsets --delete-emptydir-data --timeout=10m' in drain
+    assert 'grep -q "^$node " <<<"$members" || remove_node "$node"' in drain
+    assert f"PATTERN='^k8s-prod-{pool}-[0-9]+$'" in drain
 
 
-def test_adding_a_worker_adds_only_its_machine_and_steps():
+def test_adding_a_worker_adds_only_its_machine_and_step():
     removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", +1))
-    steps = {f"{COMPONENT}-k8s-prod-worker-31-{s}" for s in ("prep", "secrets", "join", "node")}
-    assert added == machine("worker", 31) | steps
-    assert removed == set() and changed == {"platform"}  # its capacityPlan input, as above
+    assert added == machine("worker", 31) | {f"{COMPONENT}-k8s-prod-worker-31-join"}
+    # The pool's Node step gets the new member (annotate, label, taint it); nothing else changes.
+    assert removed == set() and changed == {"platform", f"{COMPONENT}-pool-worker-nodes"}

@@ -11,6 +11,7 @@ ones do, so the tests can check that none reaches the step's output.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shlex
@@ -27,6 +28,7 @@ from components.control_plane.kubeadm_masters import (
     render_master_removal_command,
     render_rejoin_secrets_command,
 )
+from components.control_plane import worker_scripts as ws
 from components.control_plane.kubeadm_scripts import (
     INIT_CONFIG,
     INSTANCE_ANNOTATION,
@@ -38,8 +40,6 @@ from components.control_plane.kubeadm_scripts import (
     remote_script_command,
     render_join_script,
     render_join_secrets_command,
-    render_node_command,
-    render_node_removal_command,
 )
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs, render_kubeadm_config
 from config.load import load_stack_file
@@ -59,6 +59,14 @@ ETCD = EtcdClientFiles(ca_cert=PEM, client_cert=PEM, client_key=KEY)
 REJOIN = BootstrapSecrets(
     token="qrstuv.0123456789qrstuv", certificate_key="5a" * 32, ca_cert_hash="sha256:" + "ab" * 32
 )
+
+
+ISSUER = "issuer.0123456789issuer"
+
+
+def worker_join(prep: str = "echo prepared\n") -> ws.WorkerJoin:
+    pem, digest = ws.cluster_ca(fake_kubeconfig())
+    return ws.WorkerJoin(prep_script=prep, ca_cert=pem, ca_cert_hash=digest, issuer_token=ISSUER)
 
 
 def prod_cluster(etcd: bool = True) -> ClusterArgs:
@@ -94,11 +102,19 @@ SCRIPTS = {
     "master-removal": lambda: "#!/usr/bin/env bash\n" + inline_script(render_master_removal_command("m-2")),
     "secrets-master": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("m-2", True)),
     "secrets-worker": lambda: "#!/usr/bin/env bash\n" + inline_script(render_join_secrets_command("w-1", False)),
-    "node": lambda: (
-        "#!/usr/bin/env bash\n"
-        + inline_script(render_node_command(node("storage", "k8s-prod-storage-1", "10.20.0.61"), "4f1c-9a"))
+    "join-worker": lambda: ws.render_worker_join_script(
+        prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
     ),
-    "node-removal": lambda: "#!/usr/bin/env bash\n" + inline_script(render_node_removal_command("k8s-prod-worker-3")),
+    "join-issuer": lambda: ws.render_join_issuer_script(ISSUER),
+    "pool-nodes": lambda: (
+        "#!/usr/bin/env bash\n"
+        + inline_script(
+            ws.render_pool_nodes_command("k8s-prod", "ingress", node("ingress", "k8s-prod-ingress-1", "10.20.0.51"))
+        )
+    ),
+    "pool-removal": lambda: (
+        "#!/usr/bin/env bash\n" + inline_script(ws.render_pool_removal_command("k8s-prod", "worker"))
+    ),
     "wrapper": lambda: "#!/usr/bin/env bash\n" + inline_script(remote_script_command("kubeadm-join")),
     "wrapper-keep": lambda: "#!/usr/bin/env bash\n" + inline_script(remote_script_command("node-prep", keep=True)),
 }
@@ -160,22 +176,27 @@ def test_kubelet_digest_follows_the_kubelet_settings_only() -> None:
     assert kubelet_config_digest(more_masters) == kubelet_config_digest(cluster)
 
 
-def test_node_command_records_the_instance_and_sets_that_pools_labels_and_taints() -> None:
-    storage = inline_script(render_node_command(node("storage", "k8s-prod-storage-1", "10.20.0.61"), "4f1c-9a"))
-    assert f"annotate node --overwrite k8s-prod-storage-1 {INSTANCE_ANNOTATION}=4f1c-9a" in storage
+def test_pool_command_records_the_instances_and_sets_that_pools_labels_and_taints() -> None:
+    storage = inline_script(
+        ws.render_pool_nodes_command("k8s-prod", "storage", node("storage", "k8s-prod-storage-1", "10.20.0.61"))
+    )
+    assert f'annotate node --overwrite "$name" {INSTANCE_ANNOTATION}="$id"' in storage
     # node-role.kubernetes.io/* is forbidden to kubelets (NodeRestriction): only a master can set it.
-    assert "label node --overwrite k8s-prod-storage-1 node-role.kubernetes.io/storage=" in storage
-    assert "taint node --overwrite k8s-prod-storage-1 node-role.kubernetes.io/storage:NoSchedule" in storage
-    gpu = inline_script(render_node_command(node("gpu", "k8s-prod-gpu-1", "10.20.0.71"), "77"))
-    assert "label node --overwrite k8s-prod-gpu-1 nvidia.com/gpu.present=true" in gpu
-    assert "taint node --overwrite k8s-prod-gpu-1 nvidia.com/gpu=present:NoSchedule" in gpu
-    worker = inline_script(render_node_command(node("worker", "k8s-prod-worker-1", "10.20.0.41"), "78"))
+    assert 'label node --overwrite "$name" node-role.kubernetes.io/storage=' in storage
+    assert 'taint node --overwrite "$name" node-role.kubernetes.io/storage:NoSchedule' in storage
+    gpu = inline_script(ws.render_pool_nodes_command("k8s-prod", "gpu", node("gpu", "k8s-prod-gpu-1", "10.20.0.71")))
+    assert 'label node --overwrite "$name" nvidia.com/gpu.present=true' in gpu
+    assert 'taint node --overwrite "$name" nvidia.com/gpu=present:NoSchedule' in gpu
+    worker = inline_script(
+        ws.render_pool_nodes_command("k8s-prod", "worker", node("worker", "k8s-prod-worker-1", "10.20.0.41"))
+    )
     assert " label " not in worker and " taint " not in worker
-    for script, name in ((storage, "k8s-prod-storage-1"), (gpu, "k8s-prod-gpu-1"), (worker, "k8s-prod-worker-1")):
-        # kubectl --kubeconfig <file> <verb> node --overwrite <name> ...: that node only.
-        assert {line.split()[6] for line in script.splitlines() if line.startswith("kubectl")} == {name}
+    assert (
+        ws.pool_members([("k8s-prod-gpu-1", "77"), ("k8s-prod-gpu-2", "78")])
+        == "k8s-prod-gpu-1 77\nk8s-prod-gpu-2 78\n"
+    )
     with pytest.raises(ValueError):
-        render_node_command(node("gpu", "k8s-prod-gpu-1", "10.20.0.71"), "x; reboot")
+        ws.pool_members([("k8s-prod-gpu-1; reboot", "77")])
 
 
 def test_masters_label_and_taint_themselves_after_init_or_join() -> None:
@@ -232,6 +253,14 @@ case "$(basename "$0") $*" in
     printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\netcd:\n  external:\n    keyFile: /k\n' ;;
   "kubeadm reset --force") [[ -z "${FAIL_RESET:-}" ]] || { echo "reset broke" >&2; exit 1; }
     rm -f /etc/kubernetes/admin.conf ;;
+  "kubeadm token generate")
+    n=$(( $(cat "$SANDBOX/tokens" 2>/dev/null || echo 0) + 1 )); echo "$n" >"$SANDBOX/tokens"
+    printf 'fresh%d.%016d\n' "$n" "$n" ;;
+  "curl "*)
+    for a in "$@"; do [[ "$a" == @*token.json ]] && cp "${a#@}" "$SANDBOX/token-$(cat "$SANDBOX/tokens").json"; done
+    [[ -n "${CURL_FAIL:-}" ]] && exit 22 ;;
+  "kubectl "*" get nodes -o name")
+    [[ -n "${KUBECTL_FAIL:-}" ]] && exit 1; for n in ${NODES:-}; do echo "node/$n"; done ;;
   "kubectl "*" get node "*) [[ -n "${KUBECTL_FAIL:-}" ]] && exit 1; [[ -n "${NODE_EXISTS:-}" ]] && echo "node/$5" ;;
 esac
 exit 0
@@ -362,21 +391,6 @@ def test_control_plane_secrets_upload_certs_with_a_fresh_key(sandbox: Sandbox) -
 
 
 @pytest.mark.realtool
-@pytest.mark.parametrize(
-    ("env", "drained", "ok"),
-    [({"NODE_EXISTS": "1"}, True, True), ({}, False, True), ({"KUBECTL_FAIL": "1"}, False, False)],
-)
-def test_removal_drains_that_node_only_and_fails_when_the_api_does(sandbox: Sandbox, env, drained, ok) -> None:
-    result = sandbox.run(
-        "#!/usr/bin/env bash\n" + inline_script(render_node_removal_command("k8s-prod-worker-3")), **env
-    )
-    assert (result.returncode == 0) is ok, result.stderr
-    verbs = [c.split()[3] for c in sandbox.calls() if c.startswith("kubectl")]
-    assert verbs == (["get", "cordon", "drain", "delete"] if drained else ["get"])
-    assert all(" k8s-prod-worker-3" in c for c in sandbox.calls())
-
-
-@pytest.mark.realtool
 @pytest.mark.parametrize("keep", [False, True])
 def test_wrapper_runs_the_script_from_a_root_only_file_with_stdin_closed(sandbox: Sandbox, keep: bool) -> None:
     wrapper = inline_script(remote_script_command("kubeadm-join", keep=keep))
@@ -387,3 +401,81 @@ def test_wrapper_runs_the_script_from_a_root_only_file_with_stdin_closed(sandbox
     stored = sandbox.file("/var/lib/k8s-platform/kubeadm-join.sh")
     assert stored.exists() is keep
     assert sandbox.file("/var/lib/k8s-platform").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.realtool
+def test_a_worker_join_creates_its_own_fresh_token_each_time_it_runs(sandbox: Sandbox) -> None:
+    """Issue 16.4: a join retried after its token's lifetime (kubeadm reset, then pulumi up) creates a
+    new token in the same step, right before kubeadm join, through the API endpoint with the issuer."""
+    script = ws.render_worker_join_script(
+        prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
+    )
+    first = sandbox.run(script)
+    assert first.returncode == 0, first.stderr
+    assert ISSUER not in first.stdout + first.stderr
+    calls = sandbox.calls()
+    assert calls.index("kubeadm token generate") < next(i for i, c in enumerate(calls) if c.startswith("curl "))
+    curl = next(c for c in calls if c.startswith("curl "))
+    assert "https://10.20.0.10:6443/api/v1/namespaces/kube-system/secrets" in curl and ISSUER not in curl
+    token = json.loads((sandbox.root / "token-1.json").read_text())
+    assert token["metadata"]["name"] == "bootstrap-token-fresh1" and token["type"] == "bootstrap.kubernetes.io/token"
+    assert token["stringData"]["auth-extra-groups"] == "system:bootstrappers:kubeadm:default-node-token"
+    assert token["stringData"]["expiration"].endswith("Z")
+    join = yaml.safe_load((sandbox.root / "join-config.yaml").read_text())
+    assert join["discovery"]["bootstrapToken"]["token"] == "fresh1.0000000000000001"
+    assert "prepared" in first.stdout
+    # The retry: the join failed and was reset (no kubelet.conf); the same step creates a new token.
+    sandbox.file("/etc/kubernetes/kubelet.conf").unlink()
+    assert sandbox.run(script).returncode == 0
+    join = yaml.safe_load((sandbox.root / "join-config.yaml").read_text())
+    assert join["discovery"]["bootstrapToken"]["token"] == "fresh2.0000000000000002"
+    # Joined: no token, no join, the kubelet refreshed.
+    sandbox.root.joinpath("calls").unlink()
+    assert sandbox.run(script).returncode == 0
+    assert not any(c.startswith(("kubeadm token", "curl", "kubeadm join")) for c in sandbox.calls())
+    assert any(c.startswith("kubeadm upgrade node phase kubelet-config") for c in sandbox.calls())
+
+
+@pytest.mark.realtool
+def test_a_worker_join_stops_before_kubeadm_join_when_its_token_cannot_be_created(sandbox: Sandbox) -> None:
+    script = ws.render_worker_join_script(
+        prod_cluster(), node("worker", "k8s-prod-worker-1", "10.20.0.41"), worker_join()
+    )
+    result = sandbox.run(script, CURL_FAIL="1")
+    assert result.returncode != 0 and "curl" in result.stderr
+    assert not any(c.startswith("kubeadm join") for c in sandbox.calls())
+
+
+@pytest.mark.realtool
+@pytest.mark.parametrize(
+    ("nodes", "drained"),
+    [
+        ("k8s-prod-worker-1 k8s-prod-worker-2 k8s-prod-worker-ssd-1", []),
+        ("k8s-prod-worker-1 k8s-prod-worker-2 k8s-prod-worker-3", ["k8s-prod-worker-3"]),
+    ],
+)
+def test_the_pool_step_drains_only_the_nodes_that_left_the_pool(sandbox: Sandbox, nodes, drained) -> None:
+    sample = node("worker", "k8s-prod-worker-1", "10.20.0.41")
+    script = "#!/usr/bin/env bash\n" + inline_script(ws.render_pool_nodes_command("k8s-prod", "worker", sample))
+    members = ws.pool_members([("k8s-prod-worker-1", "id-1"), ("k8s-prod-worker-2", "id-2")])
+    result = sandbox.run(script, members, NODES=nodes)
+    assert result.returncode == 0, result.stderr
+    assert [c.split(" drain ")[1].split()[0] for c in sandbox.calls() if " drain " in c] == drained
+    annotated = [c for c in sandbox.calls() if " annotate " in c]
+    assert [c.split()[-2:] for c in annotated] == [
+        ["k8s-prod-worker-1", f"{INSTANCE_ANNOTATION}=id-1"],
+        ["k8s-prod-worker-2", f"{INSTANCE_ANNOTATION}=id-2"],
+    ]
+    # The API unreachable: no drain, no label, a failed step.
+    sandbox.root.joinpath("calls").unlink()
+    assert sandbox.run(script, members, NODES=nodes, KUBECTL_FAIL="1").returncode != 0
+    assert not any(" drain " in c or " annotate " in c for c in sandbox.calls())
+
+
+@pytest.mark.realtool
+def test_removing_the_pool_drains_each_of_its_nodes(sandbox: Sandbox) -> None:
+    script = "#!/usr/bin/env bash\n" + inline_script(ws.render_pool_removal_command("k8s-prod", "worker"))
+    result = sandbox.run(script, NODES="k8s-prod-worker-1 k8s-prod-master-1 k8s-prod-worker-2")
+    assert result.returncode == 0, result.stderr
+    deleted = [c.split(" delete node ")[1].split()[0] for c in sandbox.calls() if " delete node " in c]
+    assert deleted == ["k8s-prod-worker-1", "k8s-prod-worker-2"]

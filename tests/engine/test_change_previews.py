@@ -19,9 +19,9 @@ from tests.harness import STACKS, stack_config
 pytestmark = pytest.mark.engine
 
 WORKER_STACKS = [s for s in STACKS if "worker" in stack_config(s)["k8s-platform:nodePools"]]
-WORKER_STEPS = ("prep", "secrets", "join", "node")
-"""A worker's SSH steps (components/control_plane/kubeadm_cluster.py); with its instance and port,
-six resources."""
+WORKER_STEPS = ("join",)
+"""A worker's SSH steps (components/control_plane/kubeadm_cluster.py): one (preparation, its own
+token, join); with its instance and port, three resources. Its Node object is its pool's step's."""
 _DEPLOYED: dict[str, Workspace] = {}
 
 
@@ -66,7 +66,7 @@ def workers(stack: str) -> int:
 
 
 def worker_urns(run: Run, stack: str, index: int) -> set[str]:
-    """URNs of worker ``index``'s six steps (its machine in the IaaS layer, its steps in kubeadm)."""
+    """URNs of worker ``index``'s three resources (its machine in the IaaS layer, its step in kubeadm)."""
     names = {f"platform-iaas-pool-worker-{index}", f"platform-iaas-pool-worker-{index}-port"}
     names |= {f"platform-kubeadm-k8s-{stack}-worker-{index}-{s}" for s in WORKER_STEPS}
     return {s["urn"] for s in run.program_steps() if s["urn"].rsplit("::", 1)[1] in names}
@@ -95,9 +95,11 @@ def test_adding_two_workers_creates_only_their_resources(deployed, request):
     n = workers(stack)
     run = preview_with(deployed, stack, {"nodePools.worker.count": n + 2})
     new = worker_urns(run, stack, n + 1) | worker_urns(run, stack, n + 2)
-    assert len(new) == 2 * (2 + len(WORKER_STEPS))
-    assert set(changed(run)) == {"create"}, changed(run)
+    assert len(new) == 2 * (2 + len(WORKER_STEPS)) == 6
+    assert set(changed(run)) == {"create", "update"}, changed(run)
     assert set(changed(run)["create"]) == new
+    # The pool's Node step gets the two members (it annotates, labels and taints them).
+    assert [u.rsplit("::", 1)[1] for u in changed(run)["update"]] == ["platform-kubeadm-pool-worker-nodes"]
 
 
 @pytest.mark.parametrize("deployed", WORKER_STACKS, indirect=True)
@@ -108,15 +110,19 @@ def test_removing_a_worker_deletes_only_its_resources_and_drains_it(deployed, re
     # gate, tests/engine/test_policies.py) unless the workloads shrink with it.
     run = preview_with(deployed, stack, {"nodePools.worker.count": n - 1, "workloads": []})
     gone = worker_urns(run, stack, n)
-    assert len(gone) == 2 + len(WORKER_STEPS)
-    assert set(changed(run)) == {"delete"}, changed(run)
+    assert len(gone) == 2 + len(WORKER_STEPS) == 3
+    assert set(changed(run)) == {"delete", "update"}, changed(run)
     assert set(changed(run)["delete"]) == gone
-    # The drain: the Node step's delete command, planned before the machine's delete.
+    # The drain: the pool's Node step loses the member (its update drains the Node that left the
+    # pool), planned before the machine's delete.
     order = [s["urn"].rsplit("::", 1)[1] for s in run.program_steps()]
-    node, machine = f"platform-kubeadm-k8s-{stack}-worker-{n}-node", f"platform-iaas-pool-worker-{n}"
-    drain = run.program_steps()[order.index(node)]
-    assert f"drain k8s-{stack}-worker-{n} " in drain["old"]["inputs"]["delete"]
-    assert order.index(node) < order.index(machine)
+    pool, machine = "platform-kubeadm-pool-worker-nodes", f"platform-iaas-pool-worker-{n}"
+    assert [u.rsplit("::", 1)[1] for u in changed(run)["update"]] == [pool]
+    update = run.program_steps()[order.index(pool)]
+    assert f"k8s-{stack}-worker-{n} " in update["old"]["inputs"]["stdin"]
+    assert f"k8s-{stack}-worker-{n} " not in update["new"]["inputs"]["stdin"]
+    assert 'remove_node "$node"' in update["new"]["inputs"]["create"]
+    assert order.index(pool) < order.index(machine)
 
 
 # ------------------------------------------------------------------ replacements (issue 16, item 2)
