@@ -28,10 +28,10 @@ the stacked lab topology, is removed by the etcd layer's own step (etcd_cluster.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from components.control_plane.kubeadm_scripts import (
-    _INSTANCE_ID,
     HEREDOC,
     INIT_CONFIG,
     LOG_DIR,
@@ -88,6 +88,9 @@ cluster_probe() {
 """
 """Needs PROBE_API (``https://host:port``), PROBE_ETCD (client URLs, space-separated; empty for
 kubeadm's own etcd), PROBE_CA/CERT/KEY (the apiserver's etcd client files), PROBE_QUERY."""
+
+_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
+"""An OpenStack instance ID as it may appear in a rendered command (a UUID; tests use short ones)."""
 
 
 def probe_values(cluster: ClusterArgs) -> dict[str, str]:

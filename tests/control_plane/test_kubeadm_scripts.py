@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.control_plane import worker_scripts as ws
 from components.control_plane.kubeadm_masters import (
     render_init_script,
     render_master_member_command,
     render_master_removal_command,
     render_rejoin_secrets_command,
 )
-from components.control_plane import worker_scripts as ws
 from components.control_plane.kubeadm_scripts import (
     INIT_CONFIG,
     INSTANCE_ANNOTATION,
