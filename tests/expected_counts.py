@@ -11,9 +11,10 @@ and one VolumeAttach; one server group per pool; security-group rules: docs/secu
 - lab: 1 master (all-in-one, Octavia, Flannel); groups master + node; API floating IP.
 - test: 2 masters, 3 etcd (etcd-data volume each), 2 lb, 3 workers, 1 ingress = 11 machines;
   groups lb, master, etcd, worker, ingress, node.
-- prod: 3 masters, 3 etcd (etcd-data each), 2 lb, 30 + 4 (ssd) + 3 (gpu) workers, 2 ingress,
-  3 storage (osd0 + osd1 each), 1 bastion = 51 machines; 8 groups; floating IPs for the 2 ingress
-  nodes and the bastion.
+- prod: 3 masters, 3 etcd (etcd-data each), 2 lb, 31 + 4 (ssd) + 3 (gpu) workers, 2 ingress,
+  3 storage (osd0 + osd1 each), 1 bastion = 52 machines (31 workers since issue 12: the add-ons'
+  own requests on the worker pool need one more node, planning/platform_pods.py); 8 groups;
+  floating IPs for the 2 ingress nodes and the bastion.
 
 Control plane (issue 5), per stack with m etcd members and l lb machines:
 
@@ -30,7 +31,10 @@ kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py), per st
 nodes (masters, workers, ingress, storage) of which M masters and W = k - M others: one
 KubeadmCluster, commands k (prep) + 2 (init, kubeconfig) + 2(M - 1) (secrets, join per further
 master) + 3W (secrets, join, node per worker): lab (k=1, M=1) 3; test (k=6, M=2, W=4)
-6 + 2 + 2 + 12 = 22; prod (k=45, M=3, W=42) 45 + 2 + 4 + 126 = 177.
+6 + 2 + 2 + 12 = 22; prod (k=46, M=3, W=43) 46 + 2 + 4 + 129 = 181.
+
+Add-on layer (issue 12, components/addons/): one explicit ``kubernetes`` provider per stack, from
+the admin kubeconfig (components/addons/cluster.py).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/floatingIpAssociate:FloatingIpAssociate": 1,
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
+        # Add-on layer (issue 12): the cluster's provider.
+        "pulumi:providers:kubernetes": 1,
     },
     "test": {
         "k8splatform:index:Platform": 1,
@@ -90,6 +96,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "command:remote:Command": 13 + 22,  # control plane + kubeadm bootstrap
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
+        # Add-on layer (issue 12): the cluster's provider.
+        "pulumi:providers:kubernetes": 1,
     },
     "prod": {
         "k8splatform:index:Platform": 1,
@@ -105,16 +113,18 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/secGroup:SecGroup": 8,
         "openstack:networking/secGroupRule:SecGroupRule": 33,
         "openstack:compute/serverGroup:ServerGroup": 9,
-        "openstack:networking/port:Port": 52,  # 51 machines + the API VIP port
-        "openstack:compute/instance:Instance": 51,
+        "openstack:networking/port:Port": 53,  # 52 machines + the API VIP port
+        "openstack:compute/instance:Instance": 52,
         "openstack:blockstorage/volume:Volume": 9,
         "openstack:compute/volumeAttach:VolumeAttach": 9,
         "openstack:networking/floatingIp:FloatingIp": 3,
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 177,  # control plane + kubeadm bootstrap
+        "command:remote:Command": 13 + 181,  # control plane + kubeadm bootstrap
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
+        # Add-on layer (issue 12): the cluster's provider.
+        "pulumi:providers:kubernetes": 1,
     },
 }

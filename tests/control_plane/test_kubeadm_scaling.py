@@ -38,7 +38,7 @@ def machine(pool: str, index: int, volumes: tuple[str, ...] = ()) -> set[str]:
     return {prefix, f"{prefix}-port", *(f"{prefix}-{v}" for v in volumes), *(f"{prefix}-{v}-attach" for v in volumes)}
 
 
-@pytest.mark.parametrize(("pool", "count", "volumes"), [("worker", 30, ()), ("storage", 3, ("osd0", "osd1"))])
+@pytest.mark.parametrize(("pool", "count", "volumes"), [("worker", 31, ()), ("storage", 3, ("osd0", "osd1"))])
 def test_removing_a_worker_removes_its_machine_and_steps_and_changes_nothing_else(pool, count, volumes):
     removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", -1, pool))
     name = f"k8s-prod-{pool}-{count}"
@@ -56,6 +56,6 @@ def test_removing_a_worker_removes_its_machine_and_steps_and_changes_nothing_els
 
 def test_adding_a_worker_adds_only_its_machine_and_steps():
     removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", +1))
-    steps = {f"{COMPONENT}-k8s-prod-worker-31-{s}" for s in ("prep", "secrets", "join", "node")}
-    assert added == machine("worker", 31) | steps
+    steps = {f"{COMPONENT}-k8s-prod-worker-32-{s}" for s in ("prep", "secrets", "join", "node")}
+    assert added == machine("worker", 32) | steps
     assert removed == set() and changed == {"platform"}  # its capacityPlan input, as above

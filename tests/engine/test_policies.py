@@ -51,7 +51,7 @@ def test_a_lowered_limit_fails_the_preview(workspace, tmp_path, policy, config, 
 
 
 def test_a_short_pool_fails_capacity_sufficient(workspace):
-    # 40 apps of 1 CPU on the lab's one 2-CPU master: the plan needs 26 masters' worth.
+    # 40 apps of 1 CPU on the lab's one 2-CPU master (1500m left after reservations and flannel).
     workloads = [{"name": "big", "apps": 40, "replicas": 1, "cpu": "1", "memory": "128Mi", "pool": "master"}]
     workspace.write_stack("lab", overrides={"workloads": workloads})
     run = workspace.preview("lab")
@@ -59,8 +59,8 @@ def test_a_short_pool_fails_capacity_sufficient(workspace):
     violations = _violations(run)
     assert list(violations) == ["capacity-sufficient"], violations
     assert violations["capacity-sufficient"][0].endswith(
-        "pool master: 1 nodes, the capacity plan needs 30 (bound by cpu: 48000m CPU, 6144 MiB, 40 pods "
-        "with 20 % headroom, after the kubelet reservations)"
+        "pool master: 1 nodes, the capacity plan needs 33 (bound by cpu: 48200m CPU, 6284 MiB, 42 pods: the "
+        "workloads with 20 % headroom and the platform's own, after the kubelet reservations and DaemonSets)"
     )
 
 
