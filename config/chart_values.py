@@ -81,7 +81,8 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def merged(values: Values, override: dict[str, Any]) -> Values:
     """``values`` with the stack's override applied, validated as a whole."""
-    return type(values).model_validate(deep_merge(values.dump(), override))
+    # The full dump (None kept): an optional key the program left unset stays unset.
+    return type(values).model_validate(deep_merge(values.model_dump(by_alias=True, mode="json"), override))
 
 
 # ------------------------------------------------------------------ blocks most charts share

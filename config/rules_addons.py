@@ -79,6 +79,13 @@ def _ingress(spec: StackSpec) -> Iterator[Violation]:
         return
     if not pools:
         yield _path("ingress", "enabled"), "ingress-nginx runs on a pool with role ingress; the stack has none"
+        return
+    name = ingress.pool or pools[0]
+    if not spec.node_pools[name].labels:
+        yield (
+            config_path(("nodePools", name, "labels")),
+            "the ingress controller selects the ingress nodes by a label; set one",
+        )
     if ingress.exposure == IngressExposure.NODE_PORT:
         if ingress.http_node_port == ingress.https_node_port:
             yield _path("ingress", "httpsNodePort"), "HTTP and HTTPS need different NodePorts"

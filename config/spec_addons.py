@@ -106,6 +106,8 @@ class Events(Addon):
     """Where events are posted (an alerting or archive endpoint). Required when enabled."""
     level: EventLevel = EventLevel.WARNING
     """Lowest event type sent: Warning (default) or Normal (every event)."""
+    image: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.:/_-]*(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$")
+    """The kube-eventer image (a mirror on air-gapped sites). Default: config/versions.py KUBE_EVENTER."""
 
 
 class TenantRole(StrEnum):

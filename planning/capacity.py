@@ -41,12 +41,13 @@ def platform_units(spec: StackSpec) -> dict[str, int]:
 
 
 def platform_pool(spec: StackSpec) -> str:
-    """Where the platform's Deployments are counted: the first worker pool without taints (where the
-    scheduler puts pods that tolerate nothing), else the first master pool (all-in-one)."""
-    for name, pool in spec.pools(Role.WORKER):
-        if not pool.taints:
-            return name
-    return spec.pools(Role.MASTER)[0][0]
+    """Where the platform's Deployments are counted: the largest worker pool without taints (where
+    the scheduler puts most pods that tolerate nothing; ties by name, so the stack file's key order,
+    which the engine does not keep, never matters), else the first master pool by name (all-in-one)."""
+    untainted = [(name, pool) for name, pool in spec.pools(Role.WORKER) if not pool.taints]
+    if untainted:
+        return min(untainted, key=lambda item: (-item[1].count, item[0]))[0]
+    return min(name for name, _ in spec.pools(Role.MASTER))
 
 
 def daemon_rows(spec: StackSpec, pool: NodePool, rows: tuple[PlatformPods, ...]) -> list[PlatformPods]:
@@ -201,7 +202,8 @@ def plan(spec: StackSpec) -> CapacityPlan:
         by_pool.setdefault(workload.pool, []).append(workload)
     home = platform_pool(spec)
     deployments = rows_demand([r for r in rows if r.per == "cluster"])
-    planned = [*by_pool, home, *(n for n, _ in spec.pools(Role.INGRESS) if any(r.per == "ingress-node" for r in rows))]
+    ingress = sorted(n for n, _ in spec.pools(Role.INGRESS)) if any(r.per == "ingress-node" for r in rows) else []
+    planned = [*by_pool, home, *ingress]
     pools = []
     for name in dict.fromkeys(planned):
         pool = spec.node_pools[name]

@@ -34,10 +34,39 @@ master) + 3W (secrets, join, node per worker): lab (k=1, M=1) 3; test (k=6, M=2,
 6 + 2 + 2 + 12 = 22; prod (k=46, M=3, W=43) 46 + 2 + 4 + 129 = 181.
 
 Add-on layer (issue 12, components/addons/): one explicit ``kubernetes`` provider per stack, from
-the admin kubeconfig (components/addons/cluster.py).
+the admin kubeconfig (components/addons/cluster.py), and per enabled add-on its component:
+
+- Cni: one Release (lab: flannel; test, prod: tigera-operator);
+- DnsAutoscaler, MetricsServer, Ingress: one Release each (test, prod; the lab has no ingress pool
+  and leaves the other two off on its 2G node);
+- Events (test, prod): ServiceAccount, ClusterRole, ClusterRoleBinding, the sink Secret, Deployment;
+- Governance, per tenant t: Namespace, ResourceQuota, LimitRange, RoleBinding and 3 NetworkPolicies
+  (default-deny, allow-dns, allow-same-namespace), plus allow-ingress-controller where ingress runs:
+  lab 1 tenant x 3 policies, test 1 x 4, prod 2 x 4.
 """
 
 from __future__ import annotations
+
+
+def _addons(releases: int, tenants: int, policies: int, events: bool, components: tuple[str, ...]) -> dict[str, int]:
+    """The add-on layer's resources of one stack (see the docstring)."""
+    counts = {"pulumi:providers:kubernetes": 1, "kubernetes:helm.sh/v3:Release": releases}
+    counts |= {f"k8splatform:addons:{c}": 1 for c in components}
+    if tenants:
+        for kind in ("core/v1:Namespace", "core/v1:ResourceQuota", "core/v1:LimitRange"):
+            counts[f"kubernetes:{kind}"] = tenants
+        counts["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"] = tenants
+        counts["kubernetes:networking.k8s.io/v1:NetworkPolicy"] = tenants * policies
+    if events:
+        for kind in ("core/v1:ServiceAccount", "core/v1:Secret", "apps/v1:Deployment"):
+            counts[f"kubernetes:{kind}"] = 1
+        counts["kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"] = 1
+        counts["kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"] = 1
+    return counts
+
+
+ALL_ADDONS = ("Cni", "DnsAutoscaler", "MetricsServer", "Ingress", "Events", "Governance")
+
 
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "lab": {
@@ -69,8 +98,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/floatingIpAssociate:FloatingIpAssociate": 1,
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
-        # Add-on layer (issue 12): the cluster's provider.
-        "pulumi:providers:kubernetes": 1,
+        # Add-on layer (issue 12): the provider and each add-on (components/addons/).
+        **_addons(1, tenants=1, policies=3, events=False, components=("Cni", "Governance")),
     },
     "test": {
         "k8splatform:index:Platform": 1,
@@ -96,8 +125,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "command:remote:Command": 13 + 22,  # control plane + kubeadm bootstrap
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
-        # Add-on layer (issue 12): the cluster's provider.
-        "pulumi:providers:kubernetes": 1,
+        # Add-on layer (issue 12): the provider and each add-on (components/addons/).
+        **_addons(4, tenants=1, policies=4, events=True, components=ALL_ADDONS),
     },
     "prod": {
         "k8splatform:index:Platform": 1,
@@ -124,7 +153,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "command:remote:Command": 13 + 181,  # control plane + kubeadm bootstrap
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
-        # Add-on layer (issue 12): the cluster's provider.
-        "pulumi:providers:kubernetes": 1,
+        # Add-on layer (issue 12): the provider and each add-on (components/addons/).
+        **_addons(4, tenants=2, policies=4, events=True, components=ALL_ADDONS),
     },
 }

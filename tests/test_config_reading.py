@@ -180,5 +180,5 @@ def test_capacity_cli_exits_1_only_for_an_insufficient_plan(tmp_path):
     short = tmp_path / "Pulumi.prod.yaml"
     short.write_text(yaml.safe_dump({"config": stack_config("prod", {"nodePools.worker.count": 10})}))
     result = _capacity(str(short))
-    assert result.returncode == 1 and "SHORT by 20" in result.stdout
+    assert result.returncode == 1 and "SHORT by 21" in result.stdout
     assert _capacity(str(ROOT / "Pulumi.prod.yaml")).returncode == 0

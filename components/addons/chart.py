@@ -14,7 +14,7 @@ local, or the provider skipping unreachable updates) while ``helm.v4.Chart`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 from pulumi_kubernetes.helm.v3 import Release, ReleaseArgs, RepositoryOptsArgs
@@ -82,3 +82,33 @@ def helm_release(
         release_args(pin, merged(values, override).dump(), source),
         opts=cluster.options(parent),
     )
+
+
+class ChartComponent(pulumi.ComponentResource):
+    """An add-on that is one Helm release. A subclass names its type token (``TYPE``) and chart
+    (``PIN``, or ``chart()`` when the args choose it) and builds its values (``values()``); its args
+    carry the stack's override as ``values``."""
+
+    TYPE: ClassVar[str]
+    PIN: ClassVar[ChartPin]
+    release: Release
+    """The add-on's release (later add-ons may wait for it)."""
+
+    def __init__(
+        self,
+        name: str,
+        args: Any,
+        cluster: ClusterAccess,
+        charts: ChartSourceArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__(self.TYPE, name, None, opts)
+        pin = self.chart(args)
+        self.release = helm_release(f"{name}-{pin.name}", self, pin, self.values(args), args.values, charts, cluster)
+        self.register_outputs({})
+
+    def chart(self, args: Any) -> ChartPin:
+        return self.PIN
+
+    def values(self, args: Any) -> Values:
+        raise NotImplementedError
