@@ -19,6 +19,7 @@ from components.control_plane.kubeadm_args import KubeadmClusterArgs
 from components.control_plane.kubeadm_cluster import KubeadmCluster
 from components.iaas.iaas import Iaas
 from components.iaas.node_pool import Node
+from components.platform_addons import AddonLayer, addon_layer
 from components.platform_args import (
     cluster_settings,
     endpoint_settings,
@@ -56,6 +57,8 @@ class Platform(pulumi.ComponentResource):
     """The etcd cluster kube-apiserver uses as external etcd (components/control_plane/)."""
     kubeadm: KubeadmCluster
     """The kubeadm bootstrap: prepared, initialised and joined nodes, the admin kubeconfig (secret)."""
+    addons: AddonLayer
+    """The add-on layer: its Kubernetes provider and each enabled add-on (components/addons/)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         spec = args.spec
@@ -125,6 +128,14 @@ class Platform(pulumi.ComponentResource):
                 depends_on=[*self.api_endpoint.ready, *self.etcd.ready],
             ),
             opts=child,
+        )
+        self.addons = addon_layer(
+            f"{name}-addons",
+            self,
+            spec,
+            self.kubeadm,
+            api_floating_ip=self.iaas.api_floating_ip,
+            api_port=self.api_endpoint.port,
         )
         self.register_outputs({"capacity_plan": self.capacity_plan, "nodes": [n.to_output() for n in self.nodes]})
 

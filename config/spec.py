@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from config.openssh import check_ssh_public_key
 from config.sizing import Environment
+from config.spec_addons import Addons
 from config.spec_platform import (
     NATIVE_ROUTING,
     ApiEndpointKind,
@@ -104,6 +105,8 @@ class StackSpec(_Model):
     api_endpoint_options: ApiEndpointOptions = ApiEndpointOptions()
     """VRRP router id and interface (haproxy-keepalived); provider, algorithm, monitor (octavia)."""
     logging: LoggingPipeline = LoggingPipeline.KAFKA
+    addons: Addons = Addons()
+    """The add-on layer on the cluster (config/spec_addons.py): switches, chart source, settings."""
     node_setup: NodeSetup = NodeSetup()
     """Package mirrors, trusted registries (Harbor CA) and NTP servers of the Kubernetes nodes."""
     workloads: tuple[Workload, ...] = ()
@@ -168,6 +171,7 @@ __all__ = [
     "NATIVE_ROUTING",
     "ROLE_SIZING",
     "ROLLED_ROLES",
+    "Addons",
     "Address",
     "AllocationPool",
     "AntiAffinity",

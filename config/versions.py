@@ -129,8 +129,20 @@ PAUSE = Pin(
 )
 """The pod sandbox image, pinned in containerd's config so kubelet and containerd agree."""
 
+KUBE_EVENTER = Pin(
+    name="kube-eventer",
+    version="v1.2.7-ca03be0-aliyun",
+    source="registry.aliyuncs.com/acs/kube-eventer:v1.2.7-ca03be0-aliyun",
+    note=(
+        "The image AliyunContainerService/kube-eventer's README and deploy/deploy.yaml name (the project "
+        "has no chart and publishes no image tag per later git tag, e.g. 1.2.14); air-gapped sites mirror "
+        "it and set addons.events.image."
+    ),
+)
+"""kube-eventer, the add-on layer's event archiver (components/addons/events.py)."""
+
 KUBERNETES_PINS: tuple[Pin, ...] = (KUBERNETES, CONTAINERD, RUNC, CNI_PLUGINS, PAUSE)
 """The Kubernetes node pins, part of ``PINS``."""
 
-PINS: tuple[Pin, ...] = (ETCD, HAPROXY, KEEPALIVED, RCLONE, *KUBERNETES_PINS)
+PINS: tuple[Pin, ...] = (ETCD, HAPROXY, KEEPALIVED, RCLONE, *KUBERNETES_PINS, KUBE_EVENTER)
 """Every pin, for reports and policy checks."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from fractions import Fraction
 
 import yaml
@@ -22,31 +22,10 @@ import yaml
 from config.load import load_stack_file
 from config.quantity import mebibytes, millicores
 from config.spec import KUBERNETES_ROLES, EtcdTopology, Kubelet, Limits, NodePool, Role, SpecError, StackSpec, Workload
+from planning.platform_pods import PlatformPods, platform_pods
 
 HEADROOM = Fraction(6, 5)
 """+20 % (the blueprint's 预留冗余), kept exact so the plan never rounds a node away."""
-
-
-@dataclass(frozen=True)
-class PlatformPods:
-    """Pods the platform itself runs (not the workload inventory), per unit of ``per``."""
-
-    name: str
-    per: str
-    """node (a DaemonSet: every Kubernetes node), master (static pods), stacked-etcd-master
-    (kubeadm's etcd static pod, only where etcd is stacked) or cluster (a Deployment's replicas)."""
-    pods: int
-    containers: int
-
-
-PLATFORM_PODS = (
-    PlatformPods("kube-proxy (kubeadm DaemonSet)", "node", pods=1, containers=1),
-    PlatformPods("kube-apiserver, kube-controller-manager, kube-scheduler (static pods)", "master", 3, 3),
-    PlatformPods("etcd (kubeadm static pod, stacked topology)", "stacked-etcd-master", 1, 1),
-    PlatformPods("CoreDNS (kubeadm Deployment)", "cluster", pods=2, containers=2),
-)
-"""What kubeadm runs on every cluster of this platform. The add-on layer appends its DaemonSets and
-Deployments here, so the cluster-wide pod and container counts stay one sum."""
 
 
 def platform_units(spec: StackSpec) -> dict[str, int]:
@@ -57,7 +36,23 @@ def platform_units(spec: StackSpec) -> dict[str, int]:
         "master": masters,
         "stacked-etcd-master": masters if spec.etcd.topology == EtcdTopology.STACKED else 0,
         "cluster": 1,
+        "ingress-node": spec.count(Role.INGRESS),
     }
+
+
+def platform_pool(spec: StackSpec) -> str:
+    """Where the platform's Deployments are counted: the largest worker pool without taints (where
+    the scheduler puts most pods that tolerate nothing; ties by name, so the stack file's key order,
+    which the engine does not keep, never matters), else the first master pool by name (all-in-one)."""
+    untainted = [(name, pool) for name, pool in spec.pools(Role.WORKER) if not pool.taints]
+    if untainted:
+        return min(untainted, key=lambda item: (-item[1].count, item[0]))[0]
+    return min(name for name, _ in spec.pools(Role.MASTER))
+
+
+def daemon_rows(spec: StackSpec, pool: NodePool, rows: tuple[PlatformPods, ...]) -> list[PlatformPods]:
+    """The DaemonSet rows whose pods run on every node of ``pool``."""
+    return [r for r in rows if r.per == "node" or (r.per == "ingress-node" and pool.role == Role.INGRESS)]
 
 
 @dataclass(frozen=True)
@@ -85,11 +80,15 @@ class PoolPlan:
 
     pool: str
     demand: Demand
+    """Workloads with 20 % headroom plus the platform's Deployments counted on this pool."""
     allocatable: Allocatable
+    """Per node, after the kubelet's reservations and the platform's DaemonSets on it."""
     required_nodes: int
     configured_nodes: int
     bound_by: str
     """cpu, memory or pods: the dimension needing the most nodes."""
+    platform: Demand = Demand(0, 0, 0, 0)
+    """The platform's Deployments counted here (part of ``demand``, no headroom: fixed requests)."""
 
     @property
     def sufficient(self) -> bool:
@@ -102,7 +101,7 @@ class CapacityPlan:
     workload_pods: int
     workload_containers: int
     platform_pods: int
-    """The platform's own pods (PLATFORM_PODS over the stack's nodes and masters)."""
+    """The platform's own pods (planning/platform_pods.py over the stack's nodes and masters)."""
     platform_containers: int
     total_nodes: int
     pod_capacity: int
@@ -184,22 +183,46 @@ def _ceil_div(need: int, per_node: int) -> int:
     return -(-need // per_node)
 
 
+def rows_demand(rows: list[PlatformPods] | tuple[PlatformPods, ...], units: int = 1) -> Demand:
+    """What ``rows`` request, ``units`` times over (no headroom: they are the platform's fixed requests)."""
+    return Demand(
+        sum(units * r.pods * millicores(r.cpu) for r in rows),
+        sum(units * r.pods * mebibytes(r.memory) for r in rows),
+        sum(units * r.pods for r in rows),
+        sum(units * r.pods * r.containers for r in rows),
+    )
+
+
 def plan(spec: StackSpec) -> CapacityPlan:
-    """The capacity plan of every pool that has workloads."""
+    """The capacity plan of every pool that has workloads or the platform's Deployments or DaemonSets
+    of its own (ingress), with the DaemonSets' requests taken off each node's allocatable."""
+    rows = platform_pods(spec)
     by_pool: dict[str, list[Workload]] = {}
     for workload in spec.workloads:
         by_pool.setdefault(workload.pool, []).append(workload)
+    home = platform_pool(spec)
+    deployments = rows_demand([r for r in rows if r.per == "cluster"])
+    ingress = sorted(n for n, _ in spec.pools(Role.INGRESS)) if any(r.per == "ingress-node" for r in rows) else []
+    planned = [*by_pool, home, *ingress]
     pools = []
-    for name, workloads in by_pool.items():
+    for name in dict.fromkeys(planned):
         pool = spec.node_pools[name]
-        need = demand(workloads)
-        per_node = allocatable(pool, spec.kubelet)
+        own = deployments if name == home else Demand(0, 0, 0, 0)
+        work = demand(by_pool.get(name, []))
+        need = Demand(*(a + b for a, b in zip(astuple(work), astuple(own), strict=True)))
+        node = allocatable(pool, spec.kubelet)
+        daemons = rows_demand(daemon_rows(spec, pool, rows))
+        per_node = Allocatable(
+            max(node.cpu_millicores - daemons.cpu_millicores, 0),
+            max(node.memory_mib - daemons.memory_mib, 0),
+            max(node.pods - daemons.pods, 0),
+        )
         nodes, bound_by = required_nodes(need, per_node)
-        pools.append(PoolPlan(name, need, per_node, nodes, pool.count, bound_by))
+        pools.append(PoolPlan(name, need, per_node, nodes, pool.count, bound_by, own))
     total = demand(spec.workloads)
     units = platform_units(spec)
-    own_pods = sum(p.pods * units[p.per] for p in PLATFORM_PODS)
-    own_containers = sum(p.containers * units[p.per] for p in PLATFORM_PODS)
+    own_pods = sum(p.pods * units[p.per] for p in rows)
+    own_containers = sum(p.pods * p.containers * units[p.per] for p in rows)
     return CapacityPlan(
         tuple(pools),
         total.pods,

@@ -1,4 +1,5 @@
-"""Every pool has the nodes the capacity plan says it needs (blueprint: demand x 1.2 + reservations).
+"""Every pool has the nodes the capacity plan says it needs (blueprint: demand x 1.2 + reservations, plus
+the platform's own pods, planning/platform_pods.py).
 
 The plan is the program's own (planning/ in the program, exposed as the Platform's ``capacityPlan``
 input): the pack judges it and never recomputes the formula, so there is one implementation.
@@ -20,7 +21,7 @@ def capacity_violations(plan: Mapping[str, Any]) -> list[str]:
             demand = {key: int(value) for key, value in pool["demand"].items()}
             out.append(
                 f"pool {pool['pool']}: {have} nodes, the capacity plan needs {need} (bound by {pool['bound_by']}: "
-                f"{demand['cpu_millicores']}m CPU, {demand['memory_mib']} MiB, {demand['pods']} pods with 20 % "
-                "headroom, after the kubelet reservations)"
+                f"{demand['cpu_millicores']}m CPU, {demand['memory_mib']} MiB, {demand['pods']} pods: the workloads "
+                "with 20 % headroom and the platform's own, after the kubelet reservations and DaemonSets)"
             )
     return out

@@ -236,9 +236,16 @@ def print_policy_results(events: list[dict], out: TextIO) -> None:
 # ------------------------------------------------------------------------------------------- entry
 
 
-def engine_env() -> dict[str, str]:
+def engine_env(command: str = "") -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+    if command == "preview":
+        # A preview from a host that cannot reach the cluster (CI, a laptop outside the tenant network)
+        # must not fail: the kubernetes provider then keeps each add-on's last inputs (a warning per
+        # resource says so) instead of asking the cluster, or a chart repository, about them. An `up`
+        # never gets this: there, an unreachable cluster fails instead of skipping the add-ons.
+        # docs/addons-network.md, "Previews".
+        env.setdefault("PULUMI_K8S_SKIP_UPDATE_UNREACHABLE", "true")
     env.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
     if not env.get("OS_CLOUD"):
         # Nothing listens there: a preview of new resources never authenticates. Real runs export
@@ -253,7 +260,7 @@ def main(argv: list[str]) -> int:
     stack, command, args = argv[0], argv[1], argv[2:]
     if shutil.which("pulumi") is None:
         raise EntryError("no pulumi CLI on PATH: run scripts/bootstrap first")
-    place = locate(stack, command, engine_env())
+    place = locate(stack, command, engine_env(command))
     select(place)
     if command == "init-secrets":
         print(init_seed(place, SEED, SEED_BYTES))

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from scripts.engine import policy_results
 
 PLATFORM = "k8splatform:index:Platform"
-ENGINE_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
 OPS = ("create", "update", "replace", "delete", "same", "read", "import", "refresh", "discard")
 """The operations counted, in the table's order. A replacement's own create-replacement and
 delete-replaced steps are counted as its ``replace``, the way the CLI's summary counts them."""
@@ -73,9 +72,18 @@ def stateful_kind(step: dict) -> str | None:
     return None
 
 
+def engine_own(step: dict) -> bool:
+    """The engine's Stack and default providers (``default``, ``default_4_25_0``); an explicit
+    provider (the add-on layer's kubernetes provider) is the program's own resource."""
+    name = step["urn"].rsplit("::", 1)[-1]
+    return step["type"] == "pulumi:pulumi:Stack" or (
+        step["type"].startswith("pulumi:providers:") and name.startswith("default")
+    )
+
+
 def program_steps(events: Iterable[dict]) -> list[dict]:
     steps = [e["resourcePreEvent"]["metadata"] for e in events if "resourcePreEvent" in e]
-    return [s for s in steps if not s["type"].startswith(ENGINE_TYPES)]
+    return [s for s in steps if not engine_own(s)]
 
 
 def op_counts(steps: list[dict]) -> Counter:

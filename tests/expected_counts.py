@@ -11,9 +11,10 @@ and one VolumeAttach; one server group per pool; security-group rules: docs/secu
 - lab: 1 master (all-in-one, Octavia, Flannel); groups master + node; API floating IP.
 - test: 2 masters, 3 etcd (etcd-data volume each), 2 lb, 3 workers, 1 ingress = 11 machines;
   groups lb, master, etcd, worker, ingress, node.
-- prod: 3 masters, 3 etcd (etcd-data each), 2 lb, 30 + 4 (ssd) + 3 (gpu) workers, 2 ingress,
-  3 storage (osd0 + osd1 each), 1 bastion = 51 machines; 8 groups; floating IPs for the 2 ingress
-  nodes and the bastion.
+- prod: 3 masters, 3 etcd (etcd-data each), 2 lb, 31 + 4 (ssd) + 3 (gpu) workers, 2 ingress,
+  3 storage (osd0 + osd1 each), 1 bastion = 52 machines (31 workers since issue 12: the add-ons'
+  own requests on the worker pool need one more node, planning/platform_pods.py); 8 groups;
+  floating IPs for the 2 ingress nodes and the bastion.
 
 Control plane (issue 5), per stack with m etcd members and l lb machines:
 
@@ -30,19 +31,52 @@ kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py; issue 1
 masters, W other Kubernetes nodes (workers, ingress, storage) in P pools: one KubeadmCluster,
 commands M (prep) + 2 (init, kubeconfig) + 2(M - 1) (secrets, join per further master) + W (one join
 per worker: preparation, its own token, join) + P (one Node step per pool) + 1 (the join issuer, when
-W > 0): lab (M=1, W=0) 3; test (M=2, W=4, P=2) 2 + 2 + 2 + 4 + 2 + 1 = 13; prod (M=3, W=42, P=5)
-3 + 2 + 4 + 42 + 5 + 1 = 57. With M > 1 (issue 16), one `<first>-rejoin-secrets` step on master 2
+W > 0): lab (M=1, W=0) 3; test (M=2, W=4, P=2) 2 + 2 + 2 + 4 + 2 + 1 = 13; prod (M=3, W=43, P=5)
+3 + 2 + 4 + 43 + 5 + 1 = 58. With M > 1 (issue 16), one `<first>-rejoin-secrets` step on master 2
 (join material for a rebuilt master 1) and M - 1 `<master>-member` steps (a removed master is
 drained and reset): test + 2, prod + 3.
 
 Per worker: before issue 14 six resources (port, instance, prep, secrets, join, node steps), now
 three (port, instance, join); the drain moved to the pool's Node step. Commands per stack, before ->
-after: lab 6 -> 6, test 35 -> 26, prod 190 -> 70; every resource of the stack (engine preview, with
-the Platform component), before -> after: test 118 -> 109, prod 384 -> 264; a prod-shaped stack of N
-workers grows by 3 per worker instead of 6.
+after (measured with prod's 30 general workers, before the add-on layer): lab 6 -> 6, test 35 -> 26,
+prod 190 -> 70; every resource of the stack (engine preview, with the Platform component), before ->
+after: test 118 -> 109, prod 384 -> 264; a prod-shaped stack of N workers grows by 3 per worker
+instead of 6.
+
+Add-on layer (issue 12, components/addons/): one explicit ``kubernetes`` provider per stack, from
+the admin kubeconfig (components/addons/cluster.py), and per enabled add-on its component:
+
+- Cni: one Release (lab: flannel; test, prod: tigera-operator);
+- DnsAutoscaler, MetricsServer, Ingress: one Release each (test, prod; the lab has no ingress pool
+  and leaves the other two off on its 2G node);
+- Events (test, prod): ServiceAccount, ClusterRole, ClusterRoleBinding, the sink Secret, Deployment;
+- Governance, per tenant t: Namespace, ResourceQuota, LimitRange, RoleBinding and 3 NetworkPolicies
+  (default-deny, allow-dns, allow-same-namespace), plus allow-ingress-controller where ingress runs:
+  lab 1 tenant x 3 policies, test 1 x 4, prod 2 x 4.
 """
 
 from __future__ import annotations
+
+
+def _addons(releases: int, tenants: int, policies: int, events: bool, components: tuple[str, ...]) -> dict[str, int]:
+    """The add-on layer's resources of one stack (see the docstring)."""
+    counts = {"pulumi:providers:kubernetes": 1, "kubernetes:helm.sh/v3:Release": releases}
+    counts |= {f"k8splatform:addons:{c}": 1 for c in components}
+    if tenants:
+        for kind in ("core/v1:Namespace", "core/v1:ResourceQuota", "core/v1:LimitRange"):
+            counts[f"kubernetes:{kind}"] = tenants
+        counts["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"] = tenants
+        counts["kubernetes:networking.k8s.io/v1:NetworkPolicy"] = tenants * policies
+    if events:
+        for kind in ("core/v1:ServiceAccount", "core/v1:Secret", "apps/v1:Deployment"):
+            counts[f"kubernetes:{kind}"] = 1
+        counts["kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"] = 1
+        counts["kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"] = 1
+    return counts
+
+
+ALL_ADDONS = ("Cni", "DnsAutoscaler", "MetricsServer", "Ingress", "Events", "Governance")
+
 
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
     "lab": {
@@ -74,6 +108,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/floatingIpAssociate:FloatingIpAssociate": 1,
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
+        # Add-on layer (issue 12): the provider and each add-on (components/addons/).
+        **_addons(1, tenants=1, policies=3, events=False, components=("Cni", "Governance")),
     },
     "test": {
         "k8splatform:index:Platform": 1,
@@ -99,6 +135,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "command:remote:Command": 13 + 13 + 2,  # control plane + kubeadm bootstrap + rejoin secrets, master 2's member
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
+        # Add-on layer (issue 12): the provider and each add-on (components/addons/).
+        **_addons(4, tenants=1, policies=4, events=True, components=ALL_ADDONS),
     },
     "prod": {
         "k8splatform:index:Platform": 1,
@@ -114,16 +152,18 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/secGroup:SecGroup": 8,
         "openstack:networking/secGroupRule:SecGroupRule": 33,
         "openstack:compute/serverGroup:ServerGroup": 9,
-        "openstack:networking/port:Port": 52,  # 51 machines + the API VIP port
-        "openstack:compute/instance:Instance": 51,
+        "openstack:networking/port:Port": 53,  # 52 machines + the API VIP port
+        "openstack:compute/instance:Instance": 52,
         "openstack:blockstorage/volume:Volume": 9,
         "openstack:compute/volumeAttach:VolumeAttach": 9,
         "openstack:networking/floatingIp:FloatingIp": 3,
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 57 + 3,  # control plane + kubeadm + rejoin secrets, masters 2-3's members
+        "command:remote:Command": 13 + 58 + 3,  # control plane + kubeadm + rejoin secrets, masters 2-3's members
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
+        # Add-on layer (issue 12): the provider and each add-on (components/addons/).
+        **_addons(4, tenants=2, policies=4, events=True, components=ALL_ADDONS),
     },
 }

@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import json
 import runpy
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,14 +149,17 @@ class _Mocks(pulumi.runtime.Mocks):
         self.computed: dict[str, str] = {}
         self.recorded_outputs: dict[str, Any] = {}
         """The stack's outputs as its last update recorded them (``run_program(recorded=...)``)."""
+        # The SDK registers resources from a thread pool: reading and bumping a counter is one step.
+        self.lock = threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         computed = _COMPUTED.get(args.typ)
         if computed and computed[0] not in state:
-            state[computed[0]] = value = computed[1](self.counters[args.typ], args.name)
-            self.counters[args.typ] += 1
-            owner = self.computed.setdefault(repr(value), args.name)
+            with self.lock:
+                state[computed[0]] = value = computed[1](self.counters[args.typ], args.name)
+                self.counters[args.typ] += 1
+                owner = self.computed.setdefault(repr(value), args.name)
             assert owner == args.name, f"{args.name} and {owner} got the same fake {computed[0]}"
         return f"{args.name}-id", state
 

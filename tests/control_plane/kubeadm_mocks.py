@@ -31,8 +31,7 @@ from typing import Any
 
 import pulumi
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from config.load import parse
@@ -42,8 +41,50 @@ from tests import harness
 COMMAND = "command:remote:Command"
 PORT = "openstack:networking/port:Port"
 CA_CERT_HASH = "sha256:" + hashlib.sha256(b"cluster CA").hexdigest()
-ADMIN_KEY_DATA = "RkFLRS1BRE1JTi1LRVktREFUQQ=="
-"""The fake admin kubeconfig's client-key-data: must only ever appear inside a Secret."""
+
+
+def _fake_pki() -> tuple[str, str, str]:
+    """A CA certificate, a client certificate and its key, base64 PEM as kubeconfigs hold them.
+
+    Real PEM, so the kubernetes provider parses the fake kubeconfig of a deployed-stack fixture
+    (tests/engine/deployed.py) and finds the cluster unreachable instead of failing on the bytes.
+    Ed25519 signs deterministically, so every run yields the same bytes (fixed keys, dates, serials).
+    """
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    def key(label: bytes) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(label).digest())
+
+    def cert(subject: str, public, issuer: str, signer: Ed25519PrivateKey, ca: bool) -> x509.Certificate:
+        start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public)
+            .serial_number(1 if ca else 2)
+            .not_valid_before(start)
+            .not_valid_after(start + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(signer, None)
+        )
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    ca_key, admin_key = key(b"fake cluster CA"), key(b"fake kubernetes-admin")
+    ca = cert("kubernetes", ca_key.public_key(), "kubernetes", ca_key, ca=True)
+    admin = cert("kubernetes-admin", admin_key.public_key(), "kubernetes", ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    key_pem = admin_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return b64(ca.public_bytes(pem)), b64(admin.public_bytes(pem)), b64(key_pem)
+
+
+CA_DATA, ADMIN_CERT_DATA, ADMIN_KEY_DATA = _fake_pki()
+"""The fake admin kubeconfig's CA, client certificate and client-key-data (the key must only ever
+appear inside a Secret)."""
 _PORT_NAME = re.compile(r"-pool-(?P<pool>[a-z0-9-]+)-(?P<index>[0-9]+)-port$")
 
 
@@ -79,33 +120,12 @@ def port_address(spec: StackSpec, name: str, inputs: dict[str, Any]) -> str:
     return str(ipaddress.IPv4Address(first + len(spec.node_pools) * stride + zlib.crc32(name.encode()) % stride))
 
 
-def _cluster_ca() -> str:
-    """A real self-signed CA certificate (the workers' join pins its public key), base64 PEM."""
-    key = ec.derive_private_key(0x6B38, ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(datetime.datetime(2026, 1, 1))
-        .not_valid_after(datetime.datetime(2036, 1, 1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()
-
-
-CLUSTER_CA_DATA = _cluster_ca()
-
-
 def fake_kubeconfig(server: str = "https://127.0.0.1:6443") -> str:
     return f"""apiVersion: v1
 kind: Config
 clusters:
 - cluster:
-    certificate-authority-data: {CLUSTER_CA_DATA}
+    certificate-authority-data: {CA_DATA}
     server: {server}
   name: kubernetes
 contexts:
@@ -115,7 +135,7 @@ current-context: kubernetes-admin@kubernetes
 users:
 - name: kubernetes-admin
   user:
-    client-certificate-data: Q0VSVC1EQVRB
+    client-certificate-data: {ADMIN_CERT_DATA}
     client-key-data: {ADMIN_KEY_DATA}
 """
 

@@ -21,6 +21,11 @@ def diff(before: ProgramRun, after: ProgramRun) -> tuple[set[str], set[str], set
         return (repr_inputs(r.inputs), sorted(r.dependencies))
 
     changed = {n for n in old.keys() & new.keys() if comparable(old[n]) != comparable(new[n])}
+    # The add-on layer waits for every worker's join, so a worker added or removed changes the
+    # dependency lists of its resources only, which the engine plans as no change
+    # (tests/engine/test_change_previews.py): for them only a change of inputs counts.
+    waiting = {n for n in changed if n.startswith("platform-addons-")}
+    changed -= {n for n in waiting if repr_inputs(old[n].inputs) == repr_inputs(new[n].inputs)}
     return old.keys() - new.keys(), new.keys() - old.keys(), changed
 
 
@@ -39,7 +44,7 @@ def machine(pool: str, index: int, volumes: tuple[str, ...] = ()) -> set[str]:
     return {prefix, f"{prefix}-port", *(f"{prefix}-{v}" for v in volumes), *(f"{prefix}-{v}-attach" for v in volumes)}
 
 
-@pytest.mark.parametrize(("pool", "count", "volumes"), [("worker", 30, ()), ("storage", 3, ("osd0", "osd1"))])
+@pytest.mark.parametrize(("pool", "count", "volumes"), [("worker", 31, ()), ("storage", 3, ("osd0", "osd1"))])
 def test_removing_a_worker_removes_its_machine_and_step_and_changes_nothing_else(pool, count, volumes):
     removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", -1, pool))
     name = f"k8s-prod-{pool}-{count}"
@@ -62,6 +67,6 @@ def test_removing_a_worker_removes_its_machine_and_step_and_changes_nothing_else
 
 def test_adding_a_worker_adds_only_its_machine_and_step():
     removed, added, changed = diff(bootstrap("prod"), bootstrap("prod", +1))
-    assert added == machine("worker", 31) | {f"{COMPONENT}-k8s-prod-worker-31-join"}
+    assert added == machine("worker", 32) | {f"{COMPONENT}-k8s-prod-worker-32-join"}
     # The pool's Node step gets the new member (annotate, label, taint it); nothing else changes.
     assert removed == set() and changed == {"platform", f"{COMPONENT}-pool-worker-nodes"}

@@ -39,7 +39,7 @@ from tests.harness import NAMESPACE, ROOT, SEED_KEY, TEST_SEED, Secret
 
 PLUGIN_VERSIONS = {
     name: line.split("==")[1].strip()
-    for name in ("openstack", "command")
+    for name in ("openstack", "command", "kubernetes")
     for line in (ROOT / "requirements.txt").read_text().splitlines()
     if line.startswith(f"pulumi-{name}==")
 }
@@ -215,6 +215,7 @@ def build_deployment(workspace: Workspace, stack: str, overrides: dict | None = 
             "outputs": logged[urn]["outputs"],
         }
         for urn in providers
+        if urn not in steps  # the engine's default providers; an explicit one is the program's, below
     ]
     for urn, state in steps.items():
         resource = {k: state[k] for k in V3_KEYS if state.get(k) not in (None, [], {})}
@@ -233,6 +234,21 @@ def build_deployment(workspace: Workspace, stack: str, overrides: dict | None = 
             resource["outputs"] = stored(
                 state["type"], outputs_of(log.get("outputs") or {}, inputs, mock.outputs, zeros)
             )
+            if state["type"].startswith("kubernetes:"):
+                # A Kubernetes object's state is the live object, which holds what was applied (plus
+                # what the cluster adds); a preview logs none of it, so the applied inputs stand in.
+                resource["outputs"] = {**resource["inputs"], **resource["outputs"]}
+                if not state["type"].startswith("kubernetes:helm.sh/"):
+                    # The provider's checkpoint of a plain object (checkpointObject in
+                    # pulumi-kubernetes provider.go): the live object plus the applied inputs.
+                    resource["outputs"] |= {
+                        "__inputs": resource["inputs"],
+                        "__initialApiVersion": resource["inputs"].get("apiVersion"),
+                    }
+            if state["type"].startswith("pulumi:providers:"):
+                # An explicit provider (the add-on layer's): its outputs are its inputs without the
+                # engine's `__internal` bag, as the engine logs the default providers' outputs.
+                resource["outputs"] = {k: v for k, v in resource["inputs"].items() if k != "__internal"}
             if state.get("custom"):
                 resource["id"] = mock.id
                 if "id" in (log.get("outputs") or {}):

@@ -19,12 +19,12 @@ from typing import Any
 
 import yaml
 
+from scripts.report import engine_own
 from tests.engine.cli import toolchain_dir
 from tests.harness import ROOT, stack_config
 
-ENGINE_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
-PLUGINS = ("command", "openstack")
-"""Provider plugins the program's resources need (the kubernetes one is not used yet)."""
+PLUGINS = ("command", "openstack", "kubernetes")
+"""Provider plugins the program's resources need."""
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Run:
         return [e["resourcePreEvent"]["metadata"] for e in self.events if "resourcePreEvent" in e]
 
     def program_steps(self) -> list[dict]:
-        return [s for s in self.steps() if not s["type"].startswith(ENGINE_TYPES)]
+        return [s for s in self.steps() if not engine_own(s)]
 
     def type_counts(self, *ops: str) -> Counter:
         """Resource type -> planned count (only steps with one of ``ops``, if given)."""

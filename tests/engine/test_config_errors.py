@@ -18,6 +18,12 @@ pytestmark = pytest.mark.engine
         ({"network.serviceCidr": "10.240.0.0/12"}, "k8s-platform:network.serviceCidr: 10.240.0.0/12 overlaps"),
         ({"keepalivedAuthPass": "hunter2"}, "k8s-platform:keepalivedAuthPass: holds a secret"),
         ({"pkiEpoch": "2026-02-30"}, "k8s-platform:pkiEpoch: "),
+        # The add-on layer (issue 12): a setting's type, a chart values override's key path.
+        ({"addons.metricsServer": {"replicas": "two"}}, "k8s-platform:addons.metricsServer.replicas: Input should be"),
+        (
+            {"addons.ingress": {"values": {"controller": {"kind": 3}}}},
+            "k8s-platform:addons.ingress.values.controller.kind: Input should be 'DaemonSet' or 'Deployment'",
+        ),
         # A required key the stack file lacks: the CLI itself refuses, before the program runs.
         ({"network": None}, "missing configuration value 'k8s-platform:network'"),
     ],

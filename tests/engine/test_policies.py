@@ -18,8 +18,9 @@ pytestmark = pytest.mark.engine
 LOWERED = [
     # (policy, its config, words the message must hold)
     ("cluster-node-limit", {"maxNodes": 0}, ["the stack has 1 Kubernetes nodes", "limit of 0"]),
-    ("cluster-pod-limit", {"maxPods": 5}, ["plans 9 pods", "limit of 5", "could hold 100"]),
-    ("cluster-container-limit", {"maxContainers": 5}, ["plans 9 containers", "limit of 5"]),
+    # The lab's 2 demo pods and 8 of the platform's (kubeadm's 7, kube-flannel with 2 containers).
+    ("cluster-pod-limit", {"maxPods": 5}, ["plans 10 pods", "limit of 5", "could hold 100"]),
+    ("cluster-container-limit", {"maxContainers": 5}, ["plans 11 containers", "limit of 5"]),
     ("pods-per-node-limit", {"maxPodsPerNode": 50}, ["pool master: kubelet maxPods is 100", "limit of 50"]),
     (
         "instance-meets-sizing-table",
@@ -51,7 +52,7 @@ def test_a_lowered_limit_fails_the_preview(workspace, tmp_path, policy, config, 
 
 
 def test_a_short_pool_fails_capacity_sufficient(workspace):
-    # 40 apps of 1 CPU on the lab's one 2-CPU master: the plan needs 26 masters' worth.
+    # 40 apps of 1 CPU on the lab's one 2-CPU master (1500m left after reservations and flannel).
     workloads = [{"name": "big", "apps": 40, "replicas": 1, "cpu": "1", "memory": "128Mi", "pool": "master"}]
     workspace.write_stack("lab", overrides={"workloads": workloads})
     run = workspace.preview("lab")
@@ -59,8 +60,8 @@ def test_a_short_pool_fails_capacity_sufficient(workspace):
     violations = _violations(run)
     assert list(violations) == ["capacity-sufficient"], violations
     assert violations["capacity-sufficient"][0].endswith(
-        "pool master: 1 nodes, the capacity plan needs 30 (bound by cpu: 48000m CPU, 6144 MiB, 40 pods "
-        "with 20 % headroom, after the kubelet reservations)"
+        "pool master: 1 nodes, the capacity plan needs 33 (bound by cpu: 48200m CPU, 6284 MiB, 42 pods: the "
+        "workloads with 20 % headroom and the platform's own, after the kubelet reservations and DaemonSets)"
     )
 
 

@@ -62,5 +62,5 @@ def test_the_readme_preview_writes_the_pr_report(tmp_path, toolchain):
     assert f"| create | {sum(creates.values())} |" in text
     assert "Nothing is replaced or deleted." in text
     assert all(f"| {name} | pass |  |" in text for name in POLICIES)
-    assert "| worker | 228000m / 860160 MiB / 200 | 7600m / 64012 MiB / 100 | 30 | 30 |" in text
-    assert "- Pods: 272 of 150000 (216 workloads + 56 the platform's own; the nodes could hold 4500)" in text
+    assert "| worker | 228570m / 860902 MiB / 214 | 7600m / 64012 MiB / 98 | 31 | 31 |" in text
+    assert "- Pods: 333 of 150000 (216 workloads + 117 the platform's own; the nodes could hold 4600)" in text
