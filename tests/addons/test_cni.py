@@ -49,9 +49,10 @@ def test_the_release_is_pinned_and_waits_for_the_whole_cluster():
     assert release.inputs["repositoryOpts"] == {"repo": "https://docs.tigera.io/calico/charts"}
     assert release.inputs["namespace"] == "tigera-operator" and release.inputs["name"] == "tigera-operator"
     steps = run.of_type("command:remote:Command")
-    # kubeadm init, the kubeconfig read, the second master's join and every worker's Node step.
-    joins = {r.urn for r in steps if r.name.endswith(("-node", "-kubeconfig", "-init", "master-2-join"))}
-    assert len(joins) == 2 + 1 + 4
+    # kubeadm init, the kubeconfig read, the second master's join and every worker pool's Node step
+    # (each waits for its pool's joins).
+    joins = {r.urn for r in steps if r.name.endswith(("-nodes", "-kubeconfig", "-init", "master-2-join"))}
+    assert len(joins) == 2 + 1 + 2
     assert joins <= set(release.dependencies), joins - set(release.dependencies)
 
 
