@@ -329,7 +329,13 @@ class EtcdCluster(pulumi.ComponentResource):
             lambda instance_id: command_line(
                 script(
                     ETCD_BACKUP_APPLY,
-                    {"MEMBER": node.name, "INSTANCE_ID": instance_id, "WITH_S3": "yes" if backup.s3 else "no"},
+                    {
+                        "MEMBER": node.name,
+                        "INSTANCE_ID": instance_id,
+                        "WITH_S3": "yes" if backup.s3 else "no",
+                        # A stacked member is a master: the monitoring add-on's DaemonSet serves its metrics.
+                        "NODE_EXPORTER": "no" if stacked else "yes",
+                    },
                 )
             )
         )

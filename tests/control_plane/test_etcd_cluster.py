@@ -20,7 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.control_plane.etcd_cluster import release_url
 from config.load import parse
-from config.spec import NAMESPACE, SpecError
+from config.spec import NAMESPACE, EtcdTopology, SpecError
 from config.versions import ETCD
 from tests.control_plane.endpoint_etcd_mocks import (
     COMMAND,
@@ -290,6 +290,8 @@ def test_backups_follow_the_schedule_and_install_the_restore_script(case):
         # prod uploads to S3 but has no credentials configured: no env file is pushed.
         assert "/etc/etcd/backup-s3.env" not in files
         assert value(backup.inputs["create"], "WITH_S3") == ("yes" if spec.etcd.backup.s3 else "no")
+        stacked = spec.etcd.topology == EtcdTopology.STACKED
+        assert value(backup.inputs["create"], "NODE_EXPORTER") == ("no" if stacked else "yes")
 
 
 def test_s3_credentials_become_a_root_only_env_file_in_a_secret_stdin():
