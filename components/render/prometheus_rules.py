@@ -140,7 +140,8 @@ def etcd_rules(t: AlertThresholds) -> list[dict]:
             f"> {t.etcd_db_quota_ratio}",
             "10m",
             "warning",
-            f"etcd member {{{{ $labels.instance }}}} database above {t.etcd_db_quota_ratio:.0%} of its quota (defragment)",
+            f"etcd member {{{{ $labels.instance }}}} database above {t.etcd_db_quota_ratio:.0%} of its quota "
+            "(defragment it)",
             MONITORING_DOC,
         ),
     ]

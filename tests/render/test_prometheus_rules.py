@@ -10,8 +10,9 @@ from components.render.etcd_backup import LAST_SUCCESS_METRIC, LAST_UPLOAD_METRI
 from components.render.prometheus_rules import ETCD_JOB, AlertThresholds, platform_rule_groups
 
 
-def rules(thresholds: AlertThresholds = AlertThresholds()) -> dict[str, dict]:
-    return {r["alert"]: r for g in platform_rule_groups(thresholds) for r in g["rules"]}
+def rules(thresholds: AlertThresholds | None = None) -> dict[str, dict]:
+    groups = platform_rule_groups(thresholds or AlertThresholds())
+    return {r["alert"]: r for g in groups for r in g["rules"]}
 
 
 def test_backup_age_alerts_read_the_metrics_the_backup_script_writes() -> None:

@@ -71,10 +71,12 @@ def test_a_client_trusting_only_the_ca_completes_a_handshake(tmp_path: Path) -> 
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
-        with socket.create_connection(("127.0.0.1", port)) as raw:
-            with client_ctx.wrap_socket(raw, server_hostname=HOSTS[1]) as conn:
-                assert conn.version() in ("TLSv1.2", "TLSv1.3")
-                conn.send(b"x")
+        with (
+            socket.create_connection(("127.0.0.1", port)) as raw,
+            client_ctx.wrap_socket(raw, server_hostname=HOSTS[1]) as conn,
+        ):
+            assert conn.version() in ("TLSv1.2", "TLSv1.3")
+            conn.send(b"x")
         thread.join(5)
 
 
