@@ -38,6 +38,8 @@ CSI_SECRETS = {
     "cephfs": ("rook-csi-cephfs-provisioner", "rook-csi-cephfs-node"),
 }
 """The CSI secrets Rook creates per driver (provisioner, node), as the chart's default classes name them."""
+OBJECT_STORE = "ceph-objectstore"
+"""Name of the CephObjectStore (the chart's default); its Service is ``rook-ceph-rgw-<name>``."""
 _VOLUME_ID = re.compile(r"^[0-9a-fA-F-]{20,}$")
 
 
@@ -109,8 +111,8 @@ class CephLayout:
     rgw_instances: int = 2
     """RGW gateway pods (S3 endpoint of the bucket class, the etcd backups and Harbor; default 2)."""
     classes: StorageClasses = StorageClasses()
-    object_store: str = "ceph-objectstore"
-    """Name of the CephObjectStore; its Service is ``rook-ceph-rgw-<name>``."""
+    object_store: str = OBJECT_STORE
+    """Name of the CephObjectStore."""
     ceph_image: str = ""
     """Ceph container image, ``repository:tag`` (config/charts.py pins it with the chart)."""
     resources: tuple[tuple[str, str, str], ...] = ()
@@ -138,9 +140,9 @@ class CephLayout:
             raise ValueError(f"CephLayout.ceph_image: {self.ceph_image!r} is not repository:tag")
 
 
-def rgw_service(layout: CephLayout, namespace: str) -> str:
+def rgw_service(namespace: str, object_store: str = OBJECT_STORE) -> str:
     """The in-cluster S3 endpoint (URL) of the object store's gateways."""
-    return f"http://rook-ceph-rgw-{layout.object_store}.{namespace}.svc"
+    return f"http://rook-ceph-rgw-{object_store}.{namespace}.svc"
 
 
 def _placement(layout: CephLayout) -> dict:

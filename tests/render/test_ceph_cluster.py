@@ -79,7 +79,7 @@ def test_three_storage_classes_block_is_the_default_and_data_is_retained() -> No
     assert {block["reclaimPolicy"], file["reclaimPolicy"], bucket["reclaimPolicy"]} == {"Retain"}
     assert block["parameters"]["csi.storage.k8s.io/node-stage-secret-namespace"] == "rook-ceph"
     assert values["cephObjectStores"][0]["spec"]["preservePoolsOnDelete"] is True
-    assert rgw_service(layout(), "rook-ceph") == "http://rook-ceph-rgw-ceph-objectstore.rook-ceph.svc"
+    assert rgw_service("rook-ceph") == "http://rook-ceph-rgw-ceph-objectstore.rook-ceph.svc"
 
 
 def test_resources_are_requests_and_memory_limits() -> None:
