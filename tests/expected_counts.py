@@ -31,10 +31,22 @@ kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py), per st
 nodes (masters, workers, ingress, storage) of which M masters and W = k - M others: one
 KubeadmCluster, commands k (prep) + 2 (init, kubeconfig) + 2(M - 1) (secrets, join per further
 master) + 3W (secrets, join, node per worker): lab (k=1, M=1) 3; test (k=6, M=2, W=4)
-6 + 2 + 2 + 12 = 22; prod (k=46, M=3, W=43) 46 + 2 + 4 + 129 = 181.
+6 + 2 + 2 + 12 = 22; prod (k=47, M=3, W=44) 47 + 2 + 4 + 132 = 185 (32 general workers: the data add-ons' requests
+need the 32nd, planning/platform_pods.py).
 
 Add-on layer (issue 12, components/addons/): one explicit ``kubernetes`` provider per stack, from
 the admin kubeconfig (components/addons/cluster.py).
+
+Data add-ons (issue 12 part 2, ``DATA_ADDONS`` below, merged into the table): lab none (all off);
+test monitoring only (a Namespace, the etcd client and Grafana admin Secrets, the release); prod:
+- storage: RookCeph with the operator and cluster releases;
+- monitoring: as in test, its release with the PrometheusRules in its values;
+- registry: Namespace, 4 Secrets (TLS, admin password, secretKey, robot secret), the release, the
+  setup Job (+ one pull Secret per tenant namespace; prod lists none);
+- logging (kafka): Namespace, the ECK and Strimzi releases, Elasticsearch, Kibana, Kafka,
+  KafkaNodePool, KafkaTopic, Logstash, filebeat's ServiceAccount, ClusterRole, ClusterRoleBinding
+  and Beat, the retention Job, Kibana's Ingress (kibanaHost).
+Monitoring opens two rules per stack with dedicated etcd: etcd 2379 and 9100 from the workers.
 """
 
 from __future__ import annotations
@@ -84,7 +96,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/router:Router": 1,
         "openstack:networking/routerInterface:RouterInterface": 1,
         "openstack:networking/secGroup:SecGroup": 6,
-        "openstack:networking/secGroupRule:SecGroupRule": 27,
+        "openstack:networking/secGroupRule:SecGroupRule": 27 + 2,  # + etcd metrics, node-exporter (monitoring)
         "openstack:compute/serverGroup:ServerGroup": 5,
         "openstack:networking/port:Port": 12,  # 11 machines + the API VIP port
         "openstack:compute/instance:Instance": 11,
@@ -111,20 +123,56 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/router:Router": 1,
         "openstack:networking/routerInterface:RouterInterface": 1,
         "openstack:networking/secGroup:SecGroup": 8,
-        "openstack:networking/secGroupRule:SecGroupRule": 33,
+        "openstack:networking/secGroupRule:SecGroupRule": 33 + 2,  # + etcd metrics, node-exporter (monitoring)
         "openstack:compute/serverGroup:ServerGroup": 9,
-        "openstack:networking/port:Port": 53,  # 52 machines + the API VIP port
-        "openstack:compute/instance:Instance": 52,
+        "openstack:networking/port:Port": 54,  # 53 machines + the API VIP port
+        "openstack:compute/instance:Instance": 53,
         "openstack:blockstorage/volume:Volume": 9,
         "openstack:compute/volumeAttach:VolumeAttach": 9,
         "openstack:networking/floatingIp:FloatingIp": 3,
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 181,  # control plane + kubeadm bootstrap
+        "command:remote:Command": 13 + 185,  # control plane + kubeadm bootstrap
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
         # Add-on layer (issue 12): the cluster's provider.
         "pulumi:providers:kubernetes": 1,
     },
 }
+
+DATA_ADDONS: dict[str, dict[str, int]] = {
+    "lab": {},
+    "test": {
+        "k8splatform:addons:Monitoring": 1,
+        "kubernetes:core/v1:Namespace": 1,
+        "kubernetes:core/v1:Secret": 2,
+        "kubernetes:helm.sh/v3:Release": 1,
+    },
+    "prod": {
+        "k8splatform:addons:RookCeph": 1,
+        "k8splatform:addons:Monitoring": 1,
+        "k8splatform:addons:Registry": 1,
+        "k8splatform:addons:Logging": 1,
+        "kubernetes:helm.sh/v3:Release": 2 + 1 + 1 + 2,  # rook-ceph (2), monitoring, harbor, eck + strimzi
+        "kubernetes:core/v1:Namespace": 3,  # monitoring, harbor, logging
+        "kubernetes:core/v1:Secret": 2 + 4,  # monitoring, registry
+        "kubernetes:batch/v1:Job": 2,  # harbor setup, log retention
+        "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch": 1,
+        "kubernetes:kibana.k8s.elastic.co/v1:Kibana": 1,
+        "kubernetes:logstash.k8s.elastic.co/v1alpha1:Logstash": 1,
+        "kubernetes:beat.k8s.elastic.co/v1beta1:Beat": 1,
+        "kubernetes:kafka.strimzi.io/v1:Kafka": 1,
+        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool": 1,
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic": 1,
+        "kubernetes:core/v1:ServiceAccount": 1,
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 1,
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 1,
+        "kubernetes:networking.k8s.io/v1:Ingress": 1,
+    },
+}
+"""What the data add-ons register per stack (components/platform_data.py)."""
+
+for _stack, _counts in DATA_ADDONS.items():
+    for _type, _count in _counts.items():
+        EXPECTED_COUNTS[_stack][_type] = EXPECTED_COUNTS[_stack].get(_type, 0) + _count

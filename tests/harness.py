@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import json
 import runpy
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,14 +146,17 @@ class _Mocks(pulumi.runtime.Mocks):
     def __init__(self):
         self.counters: Counter = Counter()
         self.computed: dict[str, str] = {}
+        # The SDK calls new_resource from several threads: the counter must not hand one number twice.
+        self.lock = threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         computed = _COMPUTED.get(args.typ)
         if computed and computed[0] not in state:
-            state[computed[0]] = value = computed[1](self.counters[args.typ], args.name)
-            self.counters[args.typ] += 1
-            owner = self.computed.setdefault(repr(value), args.name)
+            with self.lock:
+                state[computed[0]] = value = computed[1](self.counters[args.typ], args.name)
+                self.counters[args.typ] += 1
+                owner = self.computed.setdefault(repr(value), args.name)
             assert owner == args.name, f"{args.name} and {owner} got the same fake {computed[0]}"
         return f"{args.name}-id", state
 

@@ -14,8 +14,9 @@ and ``Documentation/CRDs/Cluster/ceph-cluster-crd.md``):
   mons a required rule, so the three (or five) mons land on as many different storage nodes.
 - **Failure domain host.** Every pool replicates across hosts (``failureDomain: host``), so losing
   one storage node loses one copy; a replica count needs at least as many storage nodes.
-- **Placement.** Every Ceph daemon (``placement.all``) runs on the storage pool's nodes: a required
-  node affinity on the pool's labels and tolerations of exactly its taints.
+- **Placement.** Every Ceph daemon runs on the storage pool's nodes: a required node affinity on the
+  pool's labels and tolerations of exactly its taints, in the cluster's ``placement.all`` and in the
+  object store's gateways and the filesystem's metadata servers (which ``all`` does not reach).
 - **Storage classes.** RBD block (the cluster's default class), CephFS file and an RGW bucket class
   (ObjectBucketClaims), with the CSI secret parameters the chart's defaults carry.
 """
@@ -40,7 +41,8 @@ CSI_SECRETS = {
 """The CSI secrets Rook creates per driver (provisioner, node), as the chart's default classes name them."""
 OBJECT_STORE = "ceph-objectstore"
 """Name of the CephObjectStore (the chart's default); its Service is ``rook-ceph-rgw-<name>``."""
-_VOLUME_ID = re.compile(r"^[0-9a-fA-F-]{20,}$")
+_VOLUME_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{19,}$")
+"""A Cinder volume ID (a UUID), at least the 20 characters the virtio serial keeps."""
 
 
 def osd_device(volume_id: str) -> str:
@@ -190,10 +192,24 @@ def ceph_cluster_spec(layout: CephLayout) -> dict:
         },
         "disruptionManagement": {"managePodBudgets": True},
         "resources": {
-            daemon: {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
-            for daemon, cpu, memory in layout.resources
+            daemon: _requests(cpu, memory) for daemon, cpu, memory in layout.resources if daemon not in POOL_DAEMONS
         },
     }
+
+
+POOL_DAEMONS = ("rgw", "mds")
+"""Daemons whose resources and placement sit in their own resource (object store, filesystem): the
+cluster's ``placement.all`` and ``resources`` do not reach them."""
+
+
+def _requests(cpu: str, memory: str) -> dict:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
+
+
+def _resources(layout: CephLayout, daemon: str) -> dict:
+    """``{"resources": ...}`` of ``daemon`` when the layout states them, else nothing."""
+    found = [_requests(cpu, memory) for d, cpu, memory in layout.resources if d == daemon]
+    return {"resources": found[0]} if found else {}
 
 
 def _csi(driver: str, namespace: str) -> dict[str, str]:
@@ -243,7 +259,12 @@ def cluster_values(layout: CephLayout, namespace: str) -> dict:
                 "spec": {
                     "metadataPool": {"replicated": {"size": layout.replicas}},
                     "dataPools": [{"name": "data0", **_replicated(layout)}],
-                    "metadataServer": {"activeCount": 1, "activeStandby": True},
+                    "metadataServer": {
+                        "activeCount": 1,
+                        "activeStandby": True,
+                        "placement": _placement(layout)["all"],
+                        **_resources(layout, "mds"),
+                    },
                 },
                 "storageClass": _class(classes.file, pool="data0", **expand, parameters=_csi("cephfs", namespace)),
             }
@@ -256,7 +277,12 @@ def cluster_values(layout: CephLayout, namespace: str) -> dict:
                     "dataPool": _replicated(layout),
                     # Buckets outlive the store's custom resource (Harbor's images, etcd backups).
                     "preservePoolsOnDelete": True,
-                    "gateway": {"port": 80, "instances": layout.rgw_instances},
+                    "gateway": {
+                        "port": 80,
+                        "instances": layout.rgw_instances,
+                        "placement": _placement(layout)["all"],
+                        **_resources(layout, "rgw"),
+                    },
                 },
                 "storageClass": _class(
                     classes.bucket, volumeBindingMode="Immediate", parameters={"region": "us-east-1"}

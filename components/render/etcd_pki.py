@@ -63,6 +63,8 @@ RENEW_WARNING = timedelta(days=90)
 CA_CN = "etcd-ca"
 APISERVER_CLIENT_CN = "kube-apiserver-etcd-client"
 HEALTHCHECK_CLIENT_CN = "etcd-healthcheck-client"
+MONITORING_CLIENT_CN = "prometheus-etcd-client"
+"""Prometheus's client certificate for the members' ``/metrics`` (the monitoring add-on)."""
 _SERVER_AND_CLIENT = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
 _CLIENT_ONLY = (ExtendedKeyUsageOID.CLIENT_AUTH,)
 

@@ -11,9 +11,9 @@ and Strimzi 1.2 (``kafka.strimzi.io/v1``, KRaft with KafkaNodePools; packaging/e
 **Retention.** Both writers put every line into one data stream, ``logs-k8s-default``. An index
 template of higher priority than Elasticsearch's built-in ``logs`` template gives that stream an ILM
 policy that rolls over daily and deletes after ``retention_days``. Neither ECK (without an
-enterprise licence) nor the charts can create an ILM policy, so a one-shot Job does, with the
-Elasticsearch image's own ``curl`` and the credentials ECK generates (its ``elastic`` user
-secret and the HTTP CA): ``retention_script``. Kafka's own retention is the topic's ``retention.ms``
+enterprise licence) nor the charts can create an ILM policy, so a one-shot Job does, with curl
+(config/versions.py CURL_IMAGE) and the credentials ECK generates (its ``elastic`` user secret and
+the HTTP CA): ``retention_script``. Kafka's own retention is the topic's ``retention.ms``
 (hours of buffer while Elasticsearch is down).
 """
 

@@ -162,8 +162,10 @@ def test_a_rerun_changes_nothing_and_bumping_the_epoch_changes_only_the_steps_ca
     changed = {name for name, value in inputs(after).items() if inputs(before)[name] != value}
     member_steps = {f"{ET}-{n['name']}-member" for n in members(after)}
     masters = [n["name"] for n in after.outputs["nodes"] if n["role"] == "master"]
-    # The members' certificates, and kubeadm's copy of the CA and the apiserver's client certificate.
+    # The members' certificates, kubeadm's copy of the CA and the apiserver's client certificate, and
+    # Prometheus's copy of the CA and its client certificate (the monitoring add-on's Secret).
     carriers = member_steps | {"platform-kubeadm-init"} | {f"platform-kubeadm-{m}-join" for m in masters}
+    carriers |= {"platform-addons-monitoring-etcd-client"}
     assert member_steps | {"platform-kubeadm-init"} <= changed <= carriers
     for node in members(after):
         old, new = pushed(before, node["name"]), pushed(after, node["name"])

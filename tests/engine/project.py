@@ -46,7 +46,14 @@ class Run:
         return [e["resourcePreEvent"]["metadata"] for e in self.events if "resourcePreEvent" in e]
 
     def program_steps(self) -> list[dict]:
-        return [s for s in self.steps() if not s["type"].startswith(ENGINE_TYPES)]
+        # The engine's default providers (URN name ``default...``) are not the program's; an explicit
+        # provider the program registers (the add-on layer's kubernetes provider) is.
+        return [
+            s
+            for s in self.steps()
+            if not s["type"].startswith(ENGINE_TYPES)
+            or (s["type"].startswith("pulumi:providers:") and not s["urn"].rsplit("::", 1)[-1].startswith("default"))
+        ]
 
     def type_counts(self, *ops: str) -> Counter:
         """Resource type -> planned count (only steps with one of ``ops``, if given)."""

@@ -83,8 +83,19 @@ def test_three_storage_classes_block_is_the_default_and_data_is_retained() -> No
 
 
 def test_resources_are_requests_and_memory_limits() -> None:
-    spec = ceph_cluster_spec(layout(resources=(("osd", "1", "4Gi"), ("mon", "500m", "1Gi"))))
+    resources = (("osd", "1", "4Gi"), ("mon", "500m", "1Gi"), ("rgw", "500m", "1Gi"))
+    spec = ceph_cluster_spec(layout(resources=resources))
     assert spec["resources"]["osd"] == {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"memory": "4Gi"}}
+    assert "rgw" not in spec["resources"]  # the gateways' own resource carries theirs
+    gateway = cluster_values(layout(resources=resources), "rook-ceph")["cephObjectStores"][0]["spec"]["gateway"]
+    assert gateway["resources"]["requests"] == {"cpu": "500m", "memory": "1Gi"}
+
+
+def test_gateways_and_metadata_servers_run_on_the_storage_nodes_too() -> None:
+    values = cluster_values(layout(), "rook-ceph")
+    all_ = values["cephClusterSpec"]["placement"]["all"]
+    assert values["cephObjectStores"][0]["spec"]["gateway"]["placement"] == all_
+    assert values["cephFileSystems"][0]["spec"]["metadataServer"]["placement"] == all_
 
 
 @pytest.mark.parametrize(
