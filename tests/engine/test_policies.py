@@ -18,8 +18,8 @@ pytestmark = pytest.mark.engine
 LOWERED = [
     # (policy, its config, words the message must hold)
     ("cluster-node-limit", {"maxNodes": 0}, ["the stack has 1 Kubernetes nodes", "limit of 0"]),
-    ("cluster-pod-limit", {"maxPods": 5}, ["plans 9 pods", "limit of 5", "could hold 100"]),
-    ("cluster-container-limit", {"maxContainers": 5}, ["plans 9 containers", "limit of 5"]),
+    ("cluster-pod-limit", {"maxPods": 5}, ["plans 10 pods", "limit of 5", "could hold 100"]),
+    ("cluster-container-limit", {"maxContainers": 5}, ["plans 11 containers", "limit of 5"]),
     ("pods-per-node-limit", {"maxPodsPerNode": 50}, ["pool master: kubelet maxPods is 100", "limit of 50"]),
     (
         "instance-meets-sizing-table",
