@@ -27,6 +27,7 @@ from components.platform_args import (
     kubelet_settings,
     node_prep_args,
 )
+from components.platform_data import data_addons, registry_trust
 from components.render.kubeadm import render_kubelet_configuration
 from components.ssh import SshAccess
 from config.load import parse
@@ -126,6 +127,7 @@ class Platform(pulumi.ComponentResource):
                 etcd_client_key=self.etcd.client_key,
                 api_floating_ip=self.iaas.api_floating_ip,
                 depends_on=[*self.api_endpoint.ready, *self.etcd.ready],
+                platform_registries=registry_trust(spec, cluster_name),
             ),
             opts=child,
         )
@@ -137,6 +139,7 @@ class Platform(pulumi.ComponentResource):
             api_floating_ip=self.iaas.api_floating_ip,
             api_port=self.api_endpoint.port,
         )
+        data_addons(f"{name}-addons", self, spec, self.addons, self.nodes, self.etcd, cluster_name)
         self.register_outputs({"capacity_plan": self.capacity_plan, "nodes": [n.to_output() for n in self.nodes]})
 
 

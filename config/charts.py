@@ -82,10 +82,52 @@ INGRESS_NGINX = ChartPin(
     "ingress-nginx", "https://kubernetes.github.io/ingress-nginx", "4.15.1", "ingress-nginx", _INGRESS
 )
 
+# Part 2 of issue 12: storage, registry, monitoring, logging (docs/addons-storage.md and the others).
+_ROOK = (
+    "Rook v1.20.6 (Ceph v20.2.4 Tentacle, ceph-csi v3.17.0 through the ceph-csi-operator), the newest "
+    "release (rook/rook tag v1.20.6). Its notes name Kubernetes 1.31-1.36 as tested; 1.37 uses no API "
+    "it needs removed. Operator and cluster charts come from the same tag and move together."
+)
+_HARBOR = "Harbor v2.15.1, the newest chart release (goharbor/harbor-helm tag v1.19.1)."
+_KPS = (
+    "prometheus-operator v0.93.1 with Prometheus, Alertmanager, Grafana 12 (chart 12.11.1), node-exporter "
+    "(4.56.1) and kube-state-metrics (8.4.0): the newest release (prometheus-community/helm-charts tag "
+    "kube-prometheus-stack-88.5.3; kubeVersion >=1.25)."
+)
+_ECK = (
+    "ECK 3.5.0, the newest release (elastic/cloud-on-k8s tag v3.5.0); its samples run Elastic Stack "
+    "9.4.3, the version the logging add-on runs."
+)
+_STRIMZI = (
+    "Strimzi 1.2.0, the newest release (strimzi/strimzi-kafka-operator tag 1.2.0): kafka.strimzi.io/v1 "
+    "only, KRaft only, Kafka 4.3.1 by default."
+)
+ROOK_CEPH = ChartPin("rook-ceph", "https://charts.rook.io/release", "v1.20.6", "rook-ceph", _ROOK)
+ROOK_CEPH_CLUSTER = ChartPin("rook-ceph-cluster", "https://charts.rook.io/release", "v1.20.6", "rook-ceph", _ROOK)
+HARBOR = ChartPin("harbor", "https://helm.goharbor.io", "1.19.1", "harbor", _HARBOR)
+KUBE_PROMETHEUS_STACK = ChartPin(
+    "kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3", "monitoring", _KPS
+)
+ECK_OPERATOR = ChartPin("eck-operator", "https://helm.elastic.co", "3.5.0", "elastic-system", _ECK)
+STRIMZI = ChartPin("strimzi-kafka-operator", "https://strimzi.io/charts/", "1.2.0", "strimzi", _STRIMZI)
+
 CHARTS: dict[str, ChartPin] = {
-    pin.name: pin for pin in (TIGERA_OPERATOR, FLANNEL, DNS_AUTOSCALER, METRICS_SERVER, INGRESS_NGINX)
+    pin.name: pin
+    for pin in (
+        TIGERA_OPERATOR,
+        FLANNEL,
+        DNS_AUTOSCALER,
+        METRICS_SERVER,
+        INGRESS_NGINX,
+        ROOK_CEPH,
+        ROOK_CEPH_CLUSTER,
+        HARBOR,
+        KUBE_PROMETHEUS_STACK,
+        ECK_OPERATOR,
+        STRIMZI,
+    )
 }
-"""Every chart by table name. Part 2 of issue 12 (storage, registry, monitoring, logging) adds rows."""
+"""Every chart by table name."""
 
 
 class ChartCacheError(ValueError):

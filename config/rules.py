@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from config.formats import node_source_problems, registry_problem
 from config.quantity import mebibytes, millicores
 from config.rules_addons import addons
+from config.rules_addons_data import data_addons
 from config.rules_endpoint import Violation, api_endpoint, api_endpoint_options, endpoint_option_kinds
 from config.rules_rollout import removal_confirmation, rollout
 from config.sizing import Environment, sizing_row
@@ -376,6 +377,7 @@ STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
         *(api_endpoint_options, _etcd_data_volume),
         # The add-on layer adds (components/addons): its switches, charts, values overrides, tenants.
         addons,
+        data_addons,
     ),
     # Counting addresses and pod ranges for the declared machines only makes sense once the shape
     # is valid; a 5001-node pool is reported as the node limit, not also as a too-small subnet.

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from config import values_network
+from config import values_data, values_network
 from config.chart_values import Values, override_problems
 from config.charts import CHARTS, SHA256, ChartCacheError, cached_chart
+from config.rules_addons_data import DATA_OVERRIDES, data_charts
 from config.rules_endpoint import Violation
 from config.spec import CniPlugin, Role, StackSpec, config_path
 from config.spec_addons import ChartAddon, ChartSource, IngressExposure, tenant_name_problem
 
-VALUES_MODELS: dict[str, type[Values]] = {**values_network.VALUES}
-"""Values model by chart table name. Part 2 of issue 12 adds its groups' tables here."""
+VALUES_MODELS: dict[str, type[Values]] = {**values_network.VALUES, **values_data.VALUES}
+"""Values model by chart table name."""
 CNI_CHARTS = {CniPlugin.CALICO: "tigera-operator", CniPlugin.FLANNEL: "flannel"}
 ADDON_CHARTS: dict[str, str] = {
     "dnsAutoscaler": "cluster-proportional-autoscaler",
@@ -46,6 +47,10 @@ def _values(spec: StackSpec) -> Iterator[Violation]:
         model = VALUES_MODELS[chart_of(spec, key)]
         for loc, problem in override_problems(model, addon.values):
             yield _path(key, "values", *loc), problem
+    for key, field, attribute, chart in DATA_OVERRIDES:
+        override = getattr(spec.addons.addon(key), attribute)
+        for loc, problem in override_problems(VALUES_MODELS[chart], override):
+            yield _path(key, field, *loc), problem
 
 
 def _charts(spec: StackSpec) -> Iterator[Violation]:
@@ -60,7 +65,7 @@ def _charts(spec: StackSpec) -> Iterator[Violation]:
     if not addons.chart_cache:
         yield _path("chartCache"), "chartSource cache needs the directory holding the pulled charts"
         return
-    for key, name in enabled_charts(spec).items():
+    for key, name in {**enabled_charts(spec), **data_charts(spec)}.items():
         try:
             cached_chart(CHARTS[name], addons.chart_cache, addons.chart_sha256)
         except ChartCacheError as error:

@@ -153,6 +153,117 @@ class Governance(Addon):
     """The tenant namespaces. Default: none."""
 
 
+# ------------------------------------------------------- part 2 (issue 12): the data add-ons
+# Sizes and counts default to what the blueprint's prod row can carry (8C/64G workers, three
+# storage nodes with two 1 TB OSD volumes each).
+
+_FQDN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+"""A fully qualified DNS name, lower case, no port (length is checked by the certificate renderer)."""
+
+
+class StorageAddon(ChartAddon):
+    """Rook-Ceph: the operator (chart ``rook-ceph``) and a Ceph cluster on the storage pool's data
+    volumes (chart ``rook-ceph-cluster``; ``values`` overrides that chart's values) with block,
+    file and object storage classes (the blueprint's 对象存储, 文件存储, 块存储)."""
+
+    operator_values: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the operator chart's values (same rules as ``values``). Default: none."""
+    pool: str | None = None
+    """The node pool (role storage) whose data volumes become OSDs. Default: the first storage pool."""
+    replicas: int = Field(default=3, ge=1, le=5)
+    """Copies of every object, each on another storage node (failure domain host; default 3)."""
+    mons: int = Field(default=3, ge=1, le=5)
+    """Ceph monitors, odd, each on its own storage node (default 3)."""
+    rgw_instances: int = Field(default=2, ge=1)
+    """RGW (S3) gateway pods (default 2)."""
+    block_class: str = Field(default="ceph-block", pattern=_DNS_LABEL.pattern)
+    """RBD storage class, the cluster's default (default ``ceph-block``)."""
+    file_class: str = Field(default="ceph-filesystem", pattern=_DNS_LABEL.pattern)
+    """CephFS storage class, ReadWriteMany (default ``ceph-filesystem``)."""
+    bucket_class: str = Field(default="ceph-bucket", pattern=_DNS_LABEL.pattern)
+    """RGW bucket class for ObjectBucketClaims (default ``ceph-bucket``)."""
+
+
+class ProxyCache(_Model):
+    """A Harbor proxy-cache project in front of an upstream registry."""
+
+    name: str = Field(pattern=_DNS_LABEL.pattern)
+    """Project name (``<host>/<name>/...``)."""
+    endpoint: str = Field(pattern=r"^https://[^\s/]+(/\S*)?$")
+    """Upstream registry URL (``https://registry-1.docker.io``, ``https://registry.k8s.io``, a mirror)."""
+    type: str = Field(default="docker-registry", pattern=r"^(docker-hub|docker-registry|harbor|quay|github-ghcr)$")
+    """Harbor's adapter: docker-hub, docker-registry (default), harbor, quay or github-ghcr."""
+
+
+class RegistryAddon(ChartAddon):
+    """Harbor (the blueprint's registry: RBAC, audit logs) behind the ingress controller, its TLS
+    from the registry CA the program derives (every node trusts it before its first pull)."""
+
+    host: str | None = Field(default=None, pattern=_FQDN)
+    """The registry's DNS name (images are ``<host>/<project>/<image>``), resolving to the ingress
+    nodes. Required when enabled."""
+    storage_size: Quantity = "200Gi"
+    """Image storage: a volume of the block class (default 200Gi)."""
+    database_size: Quantity = "10Gi"
+    """Harbor's internal PostgreSQL volume (default 10Gi)."""
+    proxy_cache: tuple[ProxyCache, ...] = ()
+    """Proxy-cache projects (air-gapped sites pull ``<host>/<name>/library/nginx`` through Harbor).
+    Default: none."""
+    pull_secret: bool = True
+    """An image pull secret (a read-only robot account) in every tenant namespace (default on)."""
+
+
+class MonitoringAddon(ChartAddon):
+    """kube-prometheus-stack: Prometheus, Alertmanager, Grafana, node-exporter and kube-state-metrics,
+    plus the external etcd (client certificate) and the platform's alert rules."""
+
+    retention: str = Field(default="15d", pattern=r"^[0-9]+(h|d|w)$")
+    """How long Prometheus keeps samples (default 15d)."""
+    prometheus_storage: Quantity = "50Gi"
+    """Prometheus volume on the block class (default 50Gi; emptyDir without the storage add-on)."""
+    prometheus_replicas: int = Field(default=2, ge=1)
+    """Prometheus replicas (default 2: one keeps scraping while the other is rescheduled)."""
+    alertmanager_replicas: int = Field(default=3, ge=1)
+    """Alertmanager replicas (default 3: they form a gossip cluster; odd for its quorum)."""
+    etcd_backup_max_age_hours: int = Field(default=13, ge=1)
+    """Alert when an etcd member's newest verified snapshot is older than this (default 13 h: two
+    missed 6-hourly runs plus jitter; shorten it with a shorter ``etcd.backup.schedule``)."""
+    grafana_host: str | None = Field(default=None, pattern=_FQDN)
+    """Grafana through the ingress controller at ``https://<grafanaHost>``. Default: none
+    (``kubectl port-forward``, docs/addons-monitoring.md)."""
+
+
+class LoggingAddon(ChartAddon):
+    """The blueprint's log pipeline with the ECK operator (chart ``eck-operator``; ``values``) and,
+    for ``logging: kafka``, the Strimzi operator (``strimziValues``): filebeat -> Kafka -> Logstash
+    -> Elasticsearch -> Kibana, or filebeat -> Elasticsearch -> Kibana for ``direct``."""
+
+    strimzi_values: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the Strimzi chart's values (same rules as ``values``). Default: none."""
+    retention_days: int = Field(default=14, ge=1)
+    """Days a log line stays searchable (default 14)."""
+    index_replicas: int = Field(default=1, ge=0)
+    """Copies of each index shard on other Elasticsearch nodes (default 1)."""
+    elasticsearch_nodes: int = Field(default=3, ge=1)
+    """Elasticsearch nodes (default 3, a master quorum)."""
+    elasticsearch_storage: Quantity = "200Gi"
+    """Data volume per Elasticsearch node on the block class (default 200Gi)."""
+    elasticsearch_memory: Quantity = "4Gi"
+    """Memory per Elasticsearch node (its heap is half; default 4Gi)."""
+    elasticsearch_cpu: Quantity = "1"
+    """CPU request per Elasticsearch node (default 1)."""
+    kafka_brokers: int = Field(default=3, ge=1)
+    """kafka: KRaft nodes, each broker and controller (default 3)."""
+    kafka_storage: Quantity = "50Gi"
+    """kafka: volume per Kafka node (default 50Gi)."""
+    kafka_retention_hours: int = Field(default=24, ge=1)
+    """kafka: hours the buffer keeps lines, how long Elasticsearch may be down (default 24)."""
+    logstash_replicas: int = Field(default=2, ge=1)
+    """kafka: Logstash pods (default 2)."""
+    kibana_host: str | None = Field(default=None, pattern=_FQDN)
+    """Kibana through the ingress controller at ``https://<kibanaHost>``. Default: none (port-forward)."""
+
+
 class Addons(_Model):
     chart_source: ChartSource = ChartSource.REPOSITORY
     """repository (default) or cache."""
@@ -168,6 +279,10 @@ class Addons(_Model):
     events: Events = Events()
     governance: Governance = Governance()
     # ----------------------------------------------------------------- part 2 (addons-data) below
+    storage: StorageAddon = StorageAddon()
+    registry: RegistryAddon = RegistryAddon()
+    monitoring: MonitoringAddon = MonitoringAddon()
+    logging: LoggingAddon = LoggingAddon()
 
     def addon(self, key: str) -> Addon:
         """The sub-model of add-on ``key`` (its config key, e.g. ``dnsAutoscaler``)."""
@@ -194,6 +309,12 @@ ADDON_DEFAULTS: dict[str, dict[Environment, bool]] = {
     # Events need a webhook the lab does not have; test and prod state theirs.
     "events": {Environment.LAB: False, Environment.TEST: True, Environment.PROD: True},
     "governance": ON,
+    # Ceph needs the storage pool (prod only); Harbor and logging keep their data on its block class.
+    "storage": {Environment.LAB: False, Environment.TEST: False, Environment.PROD: True},
+    "registry": {Environment.LAB: False, Environment.TEST: False, Environment.PROD: True},
+    # Prometheus fits the test stack's workers (on emptyDir there); the lab's one 2C/2G node does not.
+    "monitoring": {Environment.LAB: False, Environment.TEST: True, Environment.PROD: True},
+    "logging": {Environment.LAB: False, Environment.TEST: False, Environment.PROD: True},
 }
 """The blueprint's default per add-on and environment (an ``enabled`` key overrides it)."""
 

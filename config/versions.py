@@ -129,6 +129,9 @@ PAUSE = Pin(
 )
 """The pod sandbox image, pinned in containerd's config so kubelet and containerd agree."""
 
+# --------------------------------------------------------------------------- add-on images
+# Images the add-on layer names itself (the charts pin their own; config/charts.py pins the charts).
+
 KUBE_EVENTER = Pin(
     name="kube-eventer",
     version="v1.2.7-ca03be0-aliyun",
@@ -141,8 +144,23 @@ KUBE_EVENTER = Pin(
 )
 """kube-eventer, the add-on layer's event archiver (components/addons/events.py)."""
 
+CURL_IMAGE = Pin(
+    name="curl image",
+    version="docker.io/library/buildpack-deps:bookworm-curl",
+    source="Docker official image buildpack-deps, tag bookworm-curl (Debian 12 with curl and CA certificates)",
+    note=(
+        "Runs the one-shot setup jobs that talk to an API no chart or CRD covers: Harbor's projects "
+        "and robot account (render/harbor_setup.py) and Elasticsearch's retention policy "
+        "(render/logging_stack.py); only curl and a POSIX shell are used. Debian, not the smaller "
+        "Alpine-based curl image: the blueprint's best practice keeps Alpine (musl's resolver) out of "
+        "production. The tag follows Debian 12's updates; no digest is recorded because none could be "
+        "measured here (a site pins its own, or pulls through a Harbor proxy-cache project)."
+    ),
+)
+"""The image of the add-ons' setup jobs."""
+
 KUBERNETES_PINS: tuple[Pin, ...] = (KUBERNETES, CONTAINERD, RUNC, CNI_PLUGINS, PAUSE)
 """The Kubernetes node pins, part of ``PINS``."""
 
-PINS: tuple[Pin, ...] = (ETCD, HAPROXY, KEEPALIVED, RCLONE, *KUBERNETES_PINS, KUBE_EVENTER)
+PINS: tuple[Pin, ...] = (ETCD, HAPROXY, KEEPALIVED, RCLONE, *KUBERNETES_PINS, KUBE_EVENTER, CURL_IMAGE)
 """Every pin, for reports and policy checks."""

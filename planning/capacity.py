@@ -41,18 +41,30 @@ def platform_units(spec: StackSpec) -> dict[str, int]:
 
 
 def platform_pool(spec: StackSpec) -> str:
-    """Where the platform's Deployments are counted: the largest worker pool without taints (where
-    the scheduler puts most pods that tolerate nothing; ties by name, so the stack file's key order,
-    which the engine does not keep, never matters), else the first master pool by name (all-in-one)."""
+    """Where the platform's Deployments are counted: the largest worker pool without taints (where the
+    scheduler puts pods that tolerate nothing; ties by name), else the first master pool (all-in-one).
+    By size, not by declaration order: the engine hands the program ``nodePools`` with its keys
+    sorted, so "the first" would be ``ssd`` in prod through the engine and ``worker`` from the file."""
     untainted = [(name, pool) for name, pool in spec.pools(Role.WORKER) if not pool.taints]
     if untainted:
         return min(untainted, key=lambda item: (-item[1].count, item[0]))[0]
-    return min(name for name, _ in spec.pools(Role.MASTER))
+    return sorted(name for name, _ in spec.pools(Role.MASTER))[0]
 
 
-def daemon_rows(spec: StackSpec, pool: NodePool, rows: tuple[PlatformPods, ...]) -> list[PlatformPods]:
-    """The DaemonSet rows whose pods run on every node of ``pool``."""
-    return [r for r in rows if r.per == "node" or (r.per == "ingress-node" and pool.role == Role.INGRESS)]
+def daemon_rows(spec: StackSpec, pool: NodePool, rows: tuple[PlatformPods, ...], name: str = "") -> list[PlatformPods]:
+    """The DaemonSet rows whose pods run on every node of ``pool`` (named ``name``)."""
+    return [
+        r
+        for r in rows
+        if r.per == "node"
+        or (r.per == "ingress-node" and pool.role == Role.INGRESS)
+        or (r.per == "pool-node" and r.pool == name)
+    ]
+
+
+def row_units(spec: StackSpec, row: PlatformPods, units: dict[str, int]) -> int:
+    """How many times ``row``'s pods run: its ``per`` unit's count, or its pool's nodes (``pool-node``)."""
+    return spec.node_pools[row.pool].count if row.per == "pool-node" and row.pool else units[row.per]
 
 
 @dataclass(frozen=True)
@@ -201,17 +213,23 @@ def plan(spec: StackSpec) -> CapacityPlan:
     for workload in spec.workloads:
         by_pool.setdefault(workload.pool, []).append(workload)
     home = platform_pool(spec)
-    deployments = rows_demand([r for r in rows if r.per == "cluster"])
-    ingress = sorted(n for n, _ in spec.pools(Role.INGRESS)) if any(r.per == "ingress-node" for r in rows) else []
-    planned = [*by_pool, home, *ingress]
+    # Deployments count on the platform pool unless pinned to a pool of their own (Ceph's, on storage).
+    placed = [(r.pool or home) if r.per == "cluster" else None for r in rows]
+    pinned = [r.pool for r in rows if r.pool is not None]
+    planned = [
+        *by_pool,
+        home,
+        *(n for n, _ in spec.pools(Role.INGRESS) if any(r.per == "ingress-node" for r in rows)),
+        *pinned,
+    ]
     pools = []
     for name in dict.fromkeys(planned):
         pool = spec.node_pools[name]
-        own = deployments if name == home else Demand(0, 0, 0, 0)
+        own = rows_demand([r for r, where in zip(rows, placed, strict=True) if where == name])
         work = demand(by_pool.get(name, []))
         need = Demand(*(a + b for a, b in zip(astuple(work), astuple(own), strict=True)))
         node = allocatable(pool, spec.kubelet)
-        daemons = rows_demand(daemon_rows(spec, pool, rows))
+        daemons = rows_demand(daemon_rows(spec, pool, rows, name))
         per_node = Allocatable(
             max(node.cpu_millicores - daemons.cpu_millicores, 0),
             max(node.memory_mib - daemons.memory_mib, 0),
@@ -221,8 +239,8 @@ def plan(spec: StackSpec) -> CapacityPlan:
         pools.append(PoolPlan(name, need, per_node, nodes, pool.count, bound_by, own))
     total = demand(spec.workloads)
     units = platform_units(spec)
-    own_pods = sum(p.pods * units[p.per] for p in rows)
-    own_containers = sum(p.pods * p.containers * units[p.per] for p in rows)
+    own_pods = sum(p.pods * row_units(spec, p, units) for p in rows)
+    own_containers = sum(p.pods * p.containers * row_units(spec, p, units) for p in rows)
     return CapacityPlan(
         tuple(pools),
         total.pods,

@@ -7,7 +7,8 @@ counts their requests: ``node`` and ``ingress-node`` rows are DaemonSets whose r
 every (ingress) node's allocatable; ``cluster`` rows are Deployments counted in the demand of the
 platform pool (``capacity.platform_pool``). Requests are the ones the program sets in the values
 (config/values_network.py) or the chart's defaults; a component that states no request counts 0
-CPU and memory but still takes its pod slot. Part 2 of issue 12 adds ``_data_pods``.
+CPU and memory but still takes its pod slot. ``_data_pods`` holds the data add-ons' rows (issue 12
+part 2): Ceph's daemons on the storage pool (OSDs per data volume), the rest on the platform pool.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from config.spec import KUBERNETES_ROLES, CniPlugin, Role, StackSpec
+from config.rules_addons_data import storage_pool
+from config.spec import KUBERNETES_ROLES, CniPlugin, LoggingPipeline, Role, StackSpec
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,8 @@ class PlatformPods:
     per: str
     """node (a DaemonSet: every Kubernetes node), ingress-node (a DaemonSet on the ingress pools),
     master (static pods), stacked-etcd-master (kubeadm's etcd static pod, only where etcd is
-    stacked) or cluster (a Deployment's replicas, on the platform pool)."""
+    stacked), cluster (a Deployment's replicas, on the platform pool or ``pool``) or pool-node
+    (pods on every node of ``pool``)."""
     pods: int
     """Pods per unit."""
     containers: int
@@ -35,6 +38,10 @@ class PlatformPods:
     """CPU request per pod (Kubernetes quantity); 0 where the component states none."""
     memory: str = "0"
     """Memory request per pod; 0 where the component states none."""
+    pool: str | None = None
+    """The pool a row is placed on, for ``cluster`` rows pinned to one (Ceph's mons on the storage
+    pool: counted in that pool's demand, not the platform pool's) and ``pool-node`` rows (daemons on
+    every node of that pool, e.g. Ceph's crash collector). None: where ``per`` says."""
 
 
 KUBEADM_PODS = (
@@ -109,6 +116,86 @@ def _network_pods(spec: StackSpec) -> list[PlatformPods]:
     return rows
 
 
+CEPH_DAEMON_REQUESTS: tuple[tuple[str, str, str], ...] = (
+    ("osd", "1", "4Gi"),
+    ("mon", "1", "1Gi"),
+    ("mgr", "500m", "512Mi"),
+    ("crashcollector", "100m", "60Mi"),
+    ("exporter", "50m", "50Mi"),
+    ("rgw", "500m", "1Gi"),
+    ("mds", "500m", "2Gi"),
+)
+"""(daemon, CPU, memory) requests of each Ceph daemon, which components/addons/storage.py sets in
+the CephCluster (memory limit = request): the rook-ceph-cluster chart's defaults for osd, mon, mgr,
+crash collector and exporter (Rook's ``osd_memory_target`` follows the OSD's limit, 4Gi its
+recommended floor); RGW and MDS halved from the chart's 1 CPU/4Gi for a platform's registry, logs and
+backups rather than a storage product."""
+
+
+def _ceph(daemon: str) -> tuple[str, str]:
+    return next((cpu, memory) for d, cpu, memory in CEPH_DAEMON_REQUESTS if d == daemon)
+
+
+def _storage_pods(spec: StackSpec) -> list[PlatformPods]:
+    found = storage_pool(spec)
+    if not spec.addons.is_enabled("storage", spec.environment) or found is None:
+        return []
+    name, pool = found
+    s = spec.addons.storage
+    return [
+        PlatformPods("rook-ceph-operator (Deployment)", "cluster", 1, 1, "200m", "128Mi"),
+        PlatformPods("ceph-csi-operator (Deployment)", "cluster", 1, 1),
+        PlatformPods("ceph-csi rbd and cephfs node plugins (DaemonSets)", "node", 2, 3),
+        PlatformPods("ceph-csi rbd and cephfs provisioners (Deployments, 2 each)", "cluster", 4, 5),
+        PlatformPods("rook-ceph-tools (Deployment)", "cluster", 1, 1, "100m", "128Mi"),
+        PlatformPods(
+            "ceph-osd (one per data volume)", "pool-node", len(pool.data_volumes), 1, *_ceph("osd"), pool=name
+        ),
+        PlatformPods("ceph-crashcollector (per storage node)", "pool-node", 1, 1, *_ceph("crashcollector"), pool=name),
+        PlatformPods("ceph-exporter (per storage node)", "pool-node", 1, 1, *_ceph("exporter"), pool=name),
+        PlatformPods("ceph-mon (one per storage node)", "cluster", s.mons, 1, *_ceph("mon"), pool=name),
+        PlatformPods("ceph-mgr (active + standby)", "cluster", min(2, pool.count), 2, *_ceph("mgr"), pool=name),
+        PlatformPods("ceph-rgw (object store gateways)", "cluster", s.rgw_instances, 1, *_ceph("rgw"), pool=name),
+        PlatformPods("ceph-mds (active + standby)", "cluster", 2, 1, *_ceph("mds"), pool=name),
+    ]
+
+
+def _data_pods(spec: StackSpec) -> list[PlatformPods]:
+    on = spec.addons.is_enabled
+    env = spec.environment
+    rows = _storage_pods(spec)
+    if on("registry", env):
+        # core, jobservice, portal, registry (+registryctl), database, redis, trivy; the chart states no requests.
+        rows.append(PlatformPods("harbor (7 Deployments/StatefulSets)", "cluster", 7, 1))
+    if on("monitoring", env):
+        m = spec.addons.monitoring
+        rows += [
+            PlatformPods("prometheus-operator, kube-state-metrics (Deployments)", "cluster", 2, 1),
+            PlatformPods("prometheus (+config-reloader)", "cluster", m.prometheus_replicas, 2, "500m", "2Gi"),
+            PlatformPods("alertmanager (+config-reloader)", "cluster", m.alertmanager_replicas, 2, "50m", "128Mi"),
+            PlatformPods("grafana (+2 sidecars)", "cluster", 1, 3, "100m", "256Mi"),
+            PlatformPods("node-exporter (DaemonSet)", "node", 1, 1),
+        ]
+    if on("logging", env):
+        g = spec.addons.logging
+        rows += [
+            PlatformPods("elastic-operator (StatefulSet)", "cluster", 1, 1, "100m", "150Mi"),
+            PlatformPods(
+                "elasticsearch", "cluster", g.elasticsearch_nodes, 1, g.elasticsearch_cpu, g.elasticsearch_memory
+            ),
+            PlatformPods("kibana", "cluster", 1, 1, "200m", "1Gi"),
+            PlatformPods("filebeat (DaemonSet)", "node", 1, 1, "100m", "200Mi"),
+        ]
+        if spec.logging == LoggingPipeline.KAFKA:
+            rows += [
+                PlatformPods("strimzi-cluster-operator (Deployment)", "cluster", 1, 1, "200m", "384Mi"),
+                PlatformPods("kafka (KRaft broker + controller)", "cluster", g.kafka_brokers, 1, "500m", "2Gi"),
+                PlatformPods("kafka entity operator (topic operator)", "cluster", 1, 1),
+                PlatformPods("logstash", "cluster", g.logstash_replicas, 1, "500m", "2Gi"),
+            ]
+    return rows
+
+
 def platform_pods(spec: StackSpec) -> tuple[PlatformPods, ...]:
     """kubeadm's rows and every enabled add-on's."""
-    return (*_kubeadm_pods(spec), *_network_pods(spec))
+    return (*_kubeadm_pods(spec), *_network_pods(spec), *_data_pods(spec))

@@ -31,8 +31,9 @@ kubeadm bootstrap (issue 6, components/control_plane/kubeadm_cluster.py; issue 1
 masters, W other Kubernetes nodes (workers, ingress, storage) in P pools: one KubeadmCluster,
 commands M (prep) + 2 (init, kubeconfig) + 2(M - 1) (secrets, join per further master) + W (one join
 per worker: preparation, its own token, join) + P (one Node step per pool) + 1 (the join issuer, when
-W > 0): lab (M=1, W=0) 3; test (M=2, W=4, P=2) 2 + 2 + 2 + 4 + 2 + 1 = 13; prod (M=3, W=43, P=5)
-3 + 2 + 4 + 43 + 5 + 1 = 58. With M > 1 (issue 16), one `<first>-rejoin-secrets` step on master 2
+W > 0): lab (M=1, W=0) 3; test (M=2, W=4, P=2) 2 + 2 + 2 + 4 + 2 + 1 = 13; prod (M=3, W=44, P=5)
+3 + 2 + 4 + 44 + 5 + 1 = 59 (32 general workers: the add-ons' requests need the 31st and 32nd,
+planning/platform_pods.py). With M > 1 (issue 16), one `<first>-rejoin-secrets` step on master 2
 (join material for a rebuilt master 1) and M - 1 `<master>-member` steps (a removed master is
 drained and reset): test + 2, prod + 3.
 
@@ -53,6 +54,17 @@ the admin kubeconfig (components/addons/cluster.py), and per enabled add-on its 
 - Governance, per tenant t: Namespace, ResourceQuota, LimitRange, RoleBinding and 3 NetworkPolicies
   (default-deny, allow-dns, allow-same-namespace), plus allow-ingress-controller where ingress runs:
   lab 1 tenant x 3 policies, test 1 x 4, prod 2 x 4.
+
+Data add-ons (issue 12 part 2, ``DATA_ADDONS`` below, merged into the table): lab none (all off);
+test monitoring only (a Namespace, the etcd client and Grafana admin Secrets, the release); prod:
+- storage: RookCeph with the operator and cluster releases;
+- monitoring: as in test, its release with the PrometheusRules in its values;
+- registry: Namespace, 4 Secrets (TLS, admin password, secretKey, robot secret), the release, the
+  setup Job (+ one pull Secret per tenant namespace; prod lists none);
+- logging (kafka): Namespace, the ECK and Strimzi releases, Elasticsearch, Kibana, Kafka,
+  KafkaNodePool, KafkaTopic, Logstash, filebeat's ServiceAccount, ClusterRole, ClusterRoleBinding
+  and Beat, the retention Job, Kibana's Ingress (kibanaHost).
+Monitoring opens two rules per stack with dedicated etcd: etcd 2379 and 9100 from the workers.
 """
 
 from __future__ import annotations
@@ -123,7 +135,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/router:Router": 1,
         "openstack:networking/routerInterface:RouterInterface": 1,
         "openstack:networking/secGroup:SecGroup": 6,
-        "openstack:networking/secGroupRule:SecGroupRule": 27,
+        "openstack:networking/secGroupRule:SecGroupRule": 27 + 2,  # + etcd metrics, node-exporter (monitoring)
         "openstack:compute/serverGroup:ServerGroup": 5,
         "openstack:networking/port:Port": 12,  # 11 machines + the API VIP port
         "openstack:compute/instance:Instance": 11,
@@ -150,20 +162,56 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "openstack:networking/router:Router": 1,
         "openstack:networking/routerInterface:RouterInterface": 1,
         "openstack:networking/secGroup:SecGroup": 8,
-        "openstack:networking/secGroupRule:SecGroupRule": 33,
+        "openstack:networking/secGroupRule:SecGroupRule": 33 + 2,  # + etcd metrics, node-exporter (monitoring)
         "openstack:compute/serverGroup:ServerGroup": 9,
-        "openstack:networking/port:Port": 53,  # 52 machines + the API VIP port
-        "openstack:compute/instance:Instance": 52,
+        "openstack:networking/port:Port": 54,  # 53 machines + the API VIP port
+        "openstack:compute/instance:Instance": 53,
         "openstack:blockstorage/volume:Volume": 9,
         "openstack:compute/volumeAttach:VolumeAttach": 9,
         "openstack:networking/floatingIp:FloatingIp": 3,
         # Control plane (issue 5): endpoint and etcd cluster (components/control_plane/).
         "k8splatform:control_plane:ApiServerEndpoint": 1,
         "k8splatform:control_plane:EtcdCluster": 1,
-        "command:remote:Command": 13 + 58 + 3,  # control plane + kubeadm + rejoin secrets, masters 2-3's members
+        "command:remote:Command": 13 + 59 + 3,  # control plane + kubeadm + rejoin secrets, masters 2-3's members
         # kubeadm bootstrap (issue 6): the component (its init secrets derive from the stack's seed).
         "k8splatform:control_plane:KubeadmCluster": 1,
         # Add-on layer (issue 12): the provider and each add-on (components/addons/).
         **_addons(4, tenants=2, policies=4, events=True, components=ALL_ADDONS),
     },
 }
+
+DATA_ADDONS: dict[str, dict[str, int]] = {
+    "lab": {},
+    "test": {
+        "k8splatform:addons:Monitoring": 1,
+        "kubernetes:core/v1:Namespace": 1,
+        "kubernetes:core/v1:Secret": 2,
+        "kubernetes:helm.sh/v3:Release": 1,
+    },
+    "prod": {
+        "k8splatform:addons:RookCeph": 1,
+        "k8splatform:addons:Monitoring": 1,
+        "k8splatform:addons:Registry": 1,
+        "k8splatform:addons:Logging": 1,
+        "kubernetes:helm.sh/v3:Release": 2 + 1 + 1 + 2,  # rook-ceph (2), monitoring, harbor, eck + strimzi
+        "kubernetes:core/v1:Namespace": 3,  # monitoring, harbor, logging
+        "kubernetes:core/v1:Secret": 2 + 4,  # monitoring, registry
+        "kubernetes:batch/v1:Job": 2,  # harbor setup, log retention
+        "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch": 1,
+        "kubernetes:kibana.k8s.elastic.co/v1:Kibana": 1,
+        "kubernetes:logstash.k8s.elastic.co/v1alpha1:Logstash": 1,
+        "kubernetes:beat.k8s.elastic.co/v1beta1:Beat": 1,
+        "kubernetes:kafka.strimzi.io/v1:Kafka": 1,
+        "kubernetes:kafka.strimzi.io/v1:KafkaNodePool": 1,
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic": 1,
+        "kubernetes:core/v1:ServiceAccount": 1,
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": 1,
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": 1,
+        "kubernetes:networking.k8s.io/v1:Ingress": 1,
+    },
+}
+"""What the data add-ons register per stack (components/platform_data.py)."""
+
+for _stack, _counts in DATA_ADDONS.items():
+    for _type, _count in _counts.items():
+        EXPECTED_COUNTS[_stack][_type] = EXPECTED_COUNTS[_stack].get(_type, 0) + _count

@@ -55,10 +55,14 @@ def test_prod_plan_shows_how_many_8c64g_workers_are_needed():
     worker = next(p for p in result.pools if p.pool == "worker")
     # 20x3x500m + 40x3x1 + 10x2x2 = 30+120+40 = 190 cores, +20 % = 228 cores, plus the platform's
     # Deployments on the worker pool (3 CoreDNS x 100m, the DNS autoscaler's 20m, 2 metrics-server
-    # x 100m, kube-eventer's 50m: 570m), over 7.6 per node.
-    assert worker.platform.cpu_millicores == 570
-    assert worker.demand.cpu_millicores == 228000 + 570
-    assert worker.required_nodes == math.ceil(228570 / 7600) == 31
+    # x 100m, kube-eventer's 50m: 570m; the data add-ons: Rook's operator and toolbox 300m,
+    # Prometheus 2 x 500m, Alertmanager 3 x 50m, Grafana 100m, ECK 100m, Elasticsearch 3 x 1,
+    # Kibana 200m, Strimzi 200m, Kafka 3 x 500m, Logstash 2 x 500m: 7550m), over 7.5 per node
+    # (7.6 less filebeat's 100m on every node).
+    assert worker.platform.cpu_millicores == 570 + 7550
+    assert worker.demand.cpu_millicores == 228000 + 8120
+    assert worker.allocatable.cpu_millicores == 7500
+    assert worker.required_nodes == math.ceil(236120 / 7500) == 32
     assert result.sufficient
 
 
@@ -79,7 +83,7 @@ def test_capacity_cli_prints_each_plan(stack):
 def test_capacity_cli_exits_non_zero_when_a_pool_is_short(tmp_path):
     result = capacity_cli(tmp_path, "prod", {"nodePools.worker.count": 10})
     assert result.returncode == 1
-    assert "SHORT by 21" in result.stdout  # 31 needed (the add-ons count on the worker pool)
+    assert "SHORT by 22" in result.stdout
 
 
 # ---------------------------------------------------------------------------------- properties

@@ -36,7 +36,7 @@ def _stack_text(stack: str = "prod") -> str:
 DUPLICATES = [
     ("    worker:", "k8s-platform:nodePools.worker"),  # a pool written twice
     ("  k8s-platform:etcd:", "k8s-platform:etcd"),  # a whole top-level key
-    ("      count: 31", "k8s-platform:nodePools.worker.count"),  # a field inside a pool
+    ("      count: 32", "k8s-platform:nodePools.worker.count"),  # a field inside a pool
 ]
 
 
@@ -133,7 +133,7 @@ def test_limits_may_be_lowered_and_110_pods_per_node_is_allowed():
     assert parse(stack_config("prod")).kubernetes.limits.max_pods_per_node == 100  # the blueprint's default
     with pytest.raises(SpecError, match=r"kubernetes.limits.maxNodes: Input should be greater than or equal to 1"):
         parse(stack_config("prod", {"kubernetes.limits": {"maxNodes": 0}}))
-    with pytest.raises(SpecError, match=r"nodePools: 46 nodes in all exceed the Kubernetes limit of 40"):
+    with pytest.raises(SpecError, match=r"nodePools: 47 nodes in all exceed the Kubernetes limit of 40"):
         parse(stack_config("prod", {"kubernetes.limits": {"maxNodes": 40}}))
 
 
@@ -180,5 +180,5 @@ def test_capacity_cli_exits_1_only_for_an_insufficient_plan(tmp_path):
     short = tmp_path / "Pulumi.prod.yaml"
     short.write_text(yaml.safe_dump({"config": stack_config("prod", {"nodePools.worker.count": 10})}))
     result = _capacity(str(short))
-    assert result.returncode == 1 and "SHORT by 21" in result.stdout
+    assert result.returncode == 1 and "SHORT by 22" in result.stdout
     assert _capacity(str(ROOT / "Pulumi.prod.yaml")).returncode == 0

@@ -71,17 +71,25 @@ def helm_release(
     name: str,
     parent: pulumi.Resource,
     pin: ChartPin,
-    values: Values,
+    values: Values | pulumi.Output[Values],
     override: dict[str, Any],
     source: ChartSourceArgs,
     cluster: ClusterAccess,
+    *,
+    protect: bool = False,
 ) -> Release:
-    """The release ``name`` of ``pin`` with ``values`` and the stack's ``override`` merged in."""
-    return Release(
-        name,
-        release_args(pin, merged(values, override).dump(), source),
-        opts=cluster.options(parent),
-    )
+    """The release ``name`` of ``pin`` with ``values`` and the stack's ``override`` merged in.
+
+    ``values`` may be an Output when they depend on what only exists at deploy time (Rook's OSD
+    devices are named by volume ID); ``protect`` for releases that hold data (Ceph, Harbor)."""
+    if isinstance(values, pulumi.Output):
+        dumped: Any = values.apply(lambda v: merged(v, override).dump())
+    else:
+        dumped = merged(values, override).dump()
+    opts = cluster.options(parent)
+    if protect:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True))
+    return Release(name, release_args(pin, dumped, source), opts=opts)
 
 
 class ChartComponent(pulumi.ComponentResource):

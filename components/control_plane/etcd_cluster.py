@@ -135,6 +135,10 @@ class EtcdCluster(pulumi.ComponentResource):
     """``kube-apiserver-etcd-client`` certificate (PEM)."""
     client_key: pulumi.Output[str]
     """Its key (PEM), a secret Output."""
+    addresses: pulumi.Output[list[str]]
+    """The members' private IPv4 addresses (Prometheus scrapes them)."""
+    monitoring_client: KeyPair
+    """``prometheus-etcd-client`` certificate and key (secret) for the monitoring add-on."""
     ready: list[pulumi.Resource]
     """Depend on these before using the cluster: the health step (all members healthy)."""
 
@@ -180,6 +184,8 @@ class EtcdCluster(pulumi.ComponentResource):
         self.ca_cert = pki.ca_cert
         self.client_cert = pki.apiserver_client.cert
         self.client_key = pulumi.Output.secret(pki.apiserver_client.key)
+        self.addresses = pulumi.Output.all(*[n.private_ip for n in members])
+        self.monitoring_client = pki.monitoring_client
         self.ready = [health]
         self.register_outputs(
             {
@@ -329,7 +335,13 @@ class EtcdCluster(pulumi.ComponentResource):
             lambda instance_id: command_line(
                 script(
                     ETCD_BACKUP_APPLY,
-                    {"MEMBER": node.name, "INSTANCE_ID": instance_id, "WITH_S3": "yes" if backup.s3 else "no"},
+                    {
+                        "MEMBER": node.name,
+                        "INSTANCE_ID": instance_id,
+                        "WITH_S3": "yes" if backup.s3 else "no",
+                        # A stacked member is a master: the monitoring add-on's DaemonSet serves its metrics.
+                        "NODE_EXPORTER": "no" if stacked else "yes",
+                    },
                 )
             )
         )

@@ -21,6 +21,7 @@ import pulumi
 from components.render.etcd_pki import (
     APISERVER_CLIENT_CN,
     HEALTHCHECK_CLIENT_CN,
+    MONITORING_CLIENT_CN,
     CertificateAuthority,
     Issued,
     MemberIdentity,
@@ -84,6 +85,8 @@ class EtcdPki:
     """``kube-apiserver-etcd-client``: the apiservers' etcd client certificate."""
     healthcheck_client: KeyPair
     """``etcd-healthcheck-client``: etcdctl on the members (health, backup, member removal)."""
+    monitoring_client: KeyPair
+    """``prometheus-etcd-client``: Prometheus scraping the members (the monitoring add-on)."""
 
 
 def _pair(issued: pulumi.Output[Issued]) -> KeyPair:
@@ -122,4 +125,5 @@ def etcd_pki(args: EtcdPkiArgs, seed: pulumi.Output[bytes], warn_on: pulumi.Reso
         members={m.name: member(m) for m in args.members},
         apiserver_client=client(APISERVER_CLIENT_CN),
         healthcheck_client=client(HEALTHCHECK_CLIENT_CN),
+        monitoring_client=client(MONITORING_CLIENT_CN),
     )

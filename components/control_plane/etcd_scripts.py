@@ -219,6 +219,12 @@ stage_payload
 if [[ "$WITH_S3" == yes ]] && ! command -v rclone >/dev/null 2>&1; then
   apt_install rclone
 fi
+# A dedicated member is no Kubernetes node, so no node-exporter DaemonSet serves the backup's
+# textfile metrics there: the distribution's node-exporter does (port 9100, textfile directory
+# /var/lib/prometheus/node-exporter by default), scraped by the monitoring add-on.
+if [[ "$NODE_EXPORTER" == yes ]] && ! command -v prometheus-node-exporter >/dev/null 2>&1; then
+  apt_install prometheus-node-exporter
+fi
 commit_payload
 systemctl daemon-reload
 systemctl enable --now etcd-backup.timer
@@ -227,7 +233,8 @@ systemctl list-timers --no-pager etcd-backup.timer
 """
 )
 """Backup script, service, timer, S3 env file and restore script (payload); enable the timer.
-Values: MEMBER, INSTANCE_ID, WITH_S3 (``yes``/``no``)."""
+Values: MEMBER, INSTANCE_ID, WITH_S3 and NODE_EXPORTER (``yes``/``no``: install Debian's
+prometheus-node-exporter, on dedicated members)."""
 
 ETCD_BACKUP_REMOVE = r"""
 systemctl disable --now etcd-backup.timer >/dev/null 2>&1 || true

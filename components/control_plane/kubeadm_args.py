@@ -17,7 +17,7 @@ import pulumi
 from components.iaas.node_pool import Node
 from components.render.kubeadm import ClusterArgs, ExternalEtcd, KubeletSettings
 from components.render.kubeadm_nodes import CONTROL_PLANE_TAINT, KubernetesNode, NodeTaint
-from components.render.node_prep import NodePrepArgs
+from components.render.node_prep import NodePrepArgs, RegistryTrust
 from components.ssh import SshAccess
 from config.spec import Role, Taint
 
@@ -79,6 +79,9 @@ class KubeadmClusterArgs:
     """What ``kubeadm init`` waits for besides the first master: the endpoint and etcd being ready."""
     drain_timeout: str = "10m"
     """``kubectl drain --timeout`` when a worker is removed (``<n>s|m|h``); default 10m."""
+    platform_registries: pulumi.Input[Sequence[RegistryTrust]] | None = None
+    """Registries the platform itself serves (its Harbor, with the CA the program derives), trusted
+    on every node next to ``node_prep.registries``; None: none (default)."""
 
     def __post_init__(self) -> None:
         if not any(n.role == Role.MASTER for n in self.nodes):

@@ -199,7 +199,15 @@ class KubeadmCluster(pulumi.ComponentResource):
     def _prepare(self, node: Node) -> command.remote.Command:
         """The role's preparation script; re-runs when the script changes (idempotent by design)."""
         role = NodeRole.MASTER if node.role == Role.MASTER else NodeRole.WORKER
-        script = render_node_prep(dataclasses.replace(self._args.node_prep, role=role))
+        prep = dataclasses.replace(self._args.node_prep, role=role)
+        script: pulumi.Input[str] = render_node_prep(prep)
+        if self._args.platform_registries is not None:
+            # The platform's Harbor CA derives from the seed (a secret Output); the certificate is public.
+            script = pulumi.Output.unsecret(
+                pulumi.Output.from_input(self._args.platform_registries).apply(
+                    lambda extra: render_node_prep(dataclasses.replace(prep, registries=(*prep.registries, *extra)))
+                )
+            )
         return self._command(
             f"{node.name}-prep",
             self._args.ssh.connection(node.private_ip, node.host_key),

@@ -154,6 +154,9 @@ class RulesInput:
     """Sources of 80/443 on the ingress nodes; the only place 0.0.0.0/0 may appear."""
     node_port_cidrs: tuple[str, ...] = ()
     """Sources of NodePorts; empty keeps them closed."""
+    monitoring: bool = False
+    """The monitoring add-on runs: Prometheus (on the workers) scrapes etcd on 2379 and, on dedicated
+    members, the node-exporter serving the backup metrics (default off)."""
 
     @classmethod
     def from_spec(cls, spec: StackSpec) -> RulesInput:
@@ -168,6 +171,7 @@ class RulesInput:
             admin_cidrs=tuple(str(c) for c in net.admin_cidrs),
             public_ingress_cidrs=tuple(str(c) for c in net.public_ingress_cidrs),
             node_port_cidrs=tuple(str(c) for c in net.node_port_cidrs),
+            monitoring=spec.addons.is_enabled("monitoring", spec.environment),
         )
 
 
@@ -273,9 +277,17 @@ def _etcd(i: RulesInput) -> Iterator[SecurityRule]:
             yield _allow(etcd, "client", master, "etcd client API for kube-apiserver", "tcp", 2379, K8S_PORTS)
         why = "etcd peer traffic and member health checks"
         yield _allow(etcd, "client-peer", etcd, why, "tcp", (2379, 2380), K8S_PORTS)
+        if i.monitoring and _has(i, MONITORING_ROLE):
+            why = "etcd /metrics for Prometheus (client certificate) on the monitoring nodes (workers)"
+            yield _allow(etcd, "metrics", MONITORING_ROLE.value, why, "tcp", 2379, K8S_PORTS)
+            why = "node-exporter on the dedicated members (etcd backup metrics) for Prometheus"
+            yield _allow(etcd, "node-exporter", MONITORING_ROLE.value, why, "tcp", NODE_EXPORTER_PORT, NODE_EXPORTER)
     elif i.etcd_topology == EtcdTopology.STACKED and _has(i, Role.MASTER):
         why = "stacked etcd: client and peer traffic between masters"
         yield _allow(master, "etcd", master, why, "tcp", (2379, 2380), K8S_PORTS)
+        if i.monitoring and _has(i, MONITORING_ROLE):
+            why = "etcd /metrics for Prometheus (client certificate) on the monitoring nodes (workers)"
+            yield _allow(master, "etcd-metrics", MONITORING_ROLE.value, why, "tcp", 2379, K8S_PORTS)
 
 
 MONITORING_ROLE = Role.WORKER

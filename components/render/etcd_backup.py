@@ -17,6 +17,14 @@ what makes a snapshot usable in a disaster:
    root-only env file systemd loads, never in the script. ``rclone delete --min-age`` is the
    retention; no bucket lifecycle admin rights are needed.
 
+7. write node-exporter textfile metrics into ``textfile_dir``: the time and size of the last good
+   snapshot once it is in place (``etcd-backup.prom``) and, with S3, the time of the last upload
+   (``etcd-backup-upload.prom``). Only a run that got that far writes them, so a timer that stops
+   or fails lets the timestamp age and the monitoring add-on's backup-age alerts fire
+   (components/render/prometheus_rules.py). The directory is the one Debian's
+   ``prometheus-node-exporter`` reads by default; the monitoring add-on's DaemonSet reads it on
+   Kubernetes nodes too (https://github.com/prometheus/node_exporter#textfile-collector).
+
 Snapshots stay on the boot disk (``/var/backups/etcd``), not on the etcd data volume: losing that
 volume must not take the local backups with it. Reference:
 https://etcd.io/docs/v3.5/op-guide/recovery/#snapshotting-the-keyspace
@@ -34,6 +42,20 @@ _REMOTE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 _CALENDAR = re.compile(r"^[A-Za-z0-9*/:.,~ -]+$")
+
+TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
+"""The textfile collector directory of Debian's and Ubuntu's ``prometheus-node-exporter`` package
+(its default ``--collector.textfile.directory``)."""
+METRIC_FILE = "etcd-backup.prom"
+"""The local snapshot's metric file in the textfile directory."""
+UPLOAD_METRIC_FILE = "etcd-backup-upload.prom"
+"""The upload's metric file (a file of its own: a failed upload keeps the snapshot's metrics fresh)."""
+LAST_SUCCESS_METRIC = "etcd_backup_last_success_timestamp_seconds"
+"""Unix time of the last snapshot that was saved, verified and checksummed (label ``member``)."""
+LAST_SIZE_METRIC = "etcd_backup_last_size_bytes"
+"""Size of that snapshot in bytes."""
+LAST_UPLOAD_METRIC = "etcd_backup_last_upload_timestamp_seconds"
+"""Unix time of the last completed S3 upload (only written with S3)."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +116,15 @@ class EtcdBackupArgs:
     transfer and is too short for a large database (default 300)."""
     script_path: str = "/usr/local/sbin/etcd-backup"
     """Where the component installs the script; the service's ExecStart."""
+    textfile_dir: str = TEXTFILE_DIR
+    """node-exporter's textfile directory the script writes ``etcd-backup.prom`` into (created if
+    missing; default ``TEXTFILE_DIR``)."""
 
     def __post_init__(self) -> None:
         check_name(self.member, "EtcdBackupArgs.member")
         if not re.match(r"^https://[A-Za-z0-9.-]+:[0-9]+$", self.endpoint):
             raise ValueError(f"EtcdBackupArgs.endpoint: {self.endpoint!r} is not https://host:port")
-        for name in ("backup_dir", "etcdctl", "etcdutl", "script_path"):
+        for name in ("backup_dir", "etcdctl", "etcdutl", "script_path", "textfile_dir"):
             check_path(getattr(self, name), f"EtcdBackupArgs.{name}")
         check_positive(self.keep, "EtcdBackupArgs.keep")
         check_positive(self.command_timeout_s, "EtcdBackupArgs.command_timeout_s")
@@ -111,7 +136,16 @@ class EtcdBackupArgs:
 
 def render_backup_script(args: EtcdBackupArgs) -> str:
     """The backup script (``args.script_path``); prints the new snapshot's path on stdout."""
-    return render("etcd-backup.sh.j2", "components/render/etcd_backup.py", a=args)
+    return render(
+        "etcd-backup.sh.j2",
+        "components/render/etcd_backup.py",
+        a=args,
+        metric_file=METRIC_FILE,
+        upload_file=UPLOAD_METRIC_FILE,
+        success_metric=LAST_SUCCESS_METRIC,
+        size_metric=LAST_SIZE_METRIC,
+        upload_metric=LAST_UPLOAD_METRIC,
+    )
 
 
 def render_backup_service(args: EtcdBackupArgs) -> str:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -62,6 +63,8 @@ RENEW_WARNING = timedelta(days=90)
 CA_CN = "etcd-ca"
 APISERVER_CLIENT_CN = "kube-apiserver-etcd-client"
 HEALTHCHECK_CLIENT_CN = "etcd-healthcheck-client"
+MONITORING_CLIENT_CN = "prometheus-etcd-client"
+"""Prometheus's client certificate for the members' ``/metrics`` (the monitoring add-on)."""
 _SERVER_AND_CLIENT = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
 _CLIENT_ONLY = (ExtendedKeyUsageOID.CLIENT_AUTH,)
 
@@ -184,22 +187,32 @@ def _sign(
     role: str,
     validity: timedelta,
     signer: ec.EllipticCurvePrivateKey,
+    serial_label: Callable[[str, str, str], str] = etcd_serial_label,
 ) -> x509.Certificate:
-    """Validity, a serial from the seed and what the certificate says, a deterministic signature."""
+    """Validity, a serial from the seed and what the certificate says, a deterministic signature.
+    ``serial_label(epoch, role, content)`` is the PKI's serial label (another PKI passes its own)."""
     start = _start(scope.epoch)
     builder = builder.not_valid_before(start).not_valid_after(start + validity)
     # The serial's label holds a digest of the certificate's content, so re-issuing different
     # content (a member's new address) never reuses a serial (RFC 5280: unique per issuer).
     unsigned = builder.serial_number(1).sign(signer, hashes.SHA256(), ecdsa_deterministic=True)
     content = hashlib.sha256(unsigned.tbs_certificate_bytes).hexdigest()[:32]
-    serial = serial_number(seed, etcd_serial_label(scope.epoch.isoformat(), role, content))
+    serial = serial_number(seed, serial_label(scope.epoch.isoformat(), role, content))
     return builder.serial_number(serial).sign(signer, hashes.SHA256(), ecdsa_deterministic=True)
 
 
-def certificate_authority(seed: bytes, scope: PkiScope) -> CertificateAuthority:
-    """The cluster CA of ``scope.epoch``; its key depends on the seed only."""
-    key = _key(seed, LABELS["etcd_ca_key"])
-    subject = _name(scope, CA_CN)
+def certificate_authority(
+    seed: bytes,
+    scope: PkiScope,
+    *,
+    key_label: str = LABELS["etcd_ca_key"],
+    common_name: str = CA_CN,
+    serial_label: Callable[[str, str, str], str] = etcd_serial_label,
+) -> CertificateAuthority:
+    """The cluster CA of ``scope.epoch``; its key depends on the seed only. The defaults are etcd's
+    CA; another PKI of the platform (render/registry_pki.py) passes its own labels and name."""
+    key = _key(seed, key_label)
+    subject = _name(scope, common_name)
     public = key.public_key()
     builder = (
         x509.CertificateBuilder()
@@ -210,7 +223,7 @@ def certificate_authority(seed: bytes, scope: PkiScope) -> CertificateAuthority:
         .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
     )
-    cert = _sign(builder, seed, scope, "ca", CA_VALIDITY, key)
+    cert = _sign(builder, seed, scope, "ca", CA_VALIDITY, key, serial_label)
     return CertificateAuthority(cert=cert.public_bytes(serialization.Encoding.PEM).decode(), key=key, subject=subject)
 
 

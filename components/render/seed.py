@@ -43,9 +43,15 @@ LABELS = {
     "join_issuer_token": f"{_PREFIX}/kubeadm/join-issuer-token",
     "vrrp_password": f"{_PREFIX}/keepalived/auth-pass",
     "etcd_ca_key": f"{_PREFIX}/etcd-pki/ca/key",
+    "registry_ca_key": f"{_PREFIX}/registry-pki/ca/key",
+    "harbor_admin_password": f"{_PREFIX}/harbor/admin-password",
+    "harbor_secret_key": f"{_PREFIX}/harbor/secret-key",
+    "harbor_robot_secret": f"{_PREFIX}/harbor/robot/k8s-pull",
+    "grafana_admin_password": f"{_PREFIX}/grafana/admin-password",
 }
 """The fixed purpose labels: kubeadm init token and certificate key, the workers' join-issuer token,
-VRRP password, etcd CA key.
+VRRP password, etcd CA key, the registry (Harbor) CA key, Harbor's admin password, encryption key and
+pull robot's secret, Grafana's admin password.
 Per-certificate labels (leaf keys, serials) come from ``etcd_leaf_key_label`` and ``etcd_serial_label``."""
 
 # P-256's group order (SEC 2, section 2.4.2).
@@ -114,6 +120,55 @@ def etcd_leaf_key_label(epoch: str, role: str) -> str:
     """Label of a leaf certificate's key: ``role`` is ``member/<name>/server``, ``member/<name>/peer``
     or ``client/<common name>``; ``epoch`` (``YYYY-MM-DD``) is part of it, so a new epoch is a new key."""
     return f"{_PREFIX}/etcd-pki/{epoch}/{role}/key"
+
+
+def registry_leaf_key_label(epoch: str, role: str) -> str:
+    """Label of a registry PKI leaf's key (``role``: ``server/<host>``); the epoch is part of it."""
+    return f"{_PREFIX}/registry-pki/{epoch}/{role}/key"
+
+
+def registry_serial_label(epoch: str, role: str, content: str) -> str:
+    """Label of a registry PKI certificate's serial (as ``etcd_serial_label``, its own namespace)."""
+    return f"{_PREFIX}/registry-pki/{epoch}/{role}/serial/{content}"
+
+
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+"""Web-console passwords: letters and digits (no quoting trouble in values, env vars or shells)."""
+PASSWORD_LENGTH = 24
+"""~143 bits: more than any brute force of a login form needs."""
+_PASSWORD_CLASSES = (string.ascii_uppercase, string.ascii_lowercase, string.digits)
+
+
+def password(seed: bytes, label: str, length: int = PASSWORD_LENGTH) -> str:
+    """A password of ``length`` letters and digits for ``label`` (one of ``LABELS``' values), with
+    at least one upper-case letter, one lower-case letter and one digit (Harbor's password policy):
+    the first candidate that has all three, candidates derived with a counter in the label."""
+    attempt = 0
+    while True:
+        candidate = derive_chars(seed, label if attempt == 0 else f"{label}@{attempt}", PASSWORD_ALPHABET, length)
+        if all(any(c in group for c in candidate) for group in _PASSWORD_CLASSES):
+            return candidate
+        attempt += 1
+
+
+def harbor_admin_password(seed: bytes) -> str:
+    """Harbor's initial ``admin`` password (``harborAdminPassword``)."""
+    return password(seed, LABELS["harbor_admin_password"])
+
+
+def harbor_secret_key(seed: bytes) -> str:
+    """Harbor's ``secretKey``: exactly 16 characters (it encrypts stored credentials with AES)."""
+    return password(seed, LABELS["harbor_secret_key"], 16)
+
+
+def harbor_robot_secret(seed: bytes) -> str:
+    """The secret of Harbor's pull-only robot account (the tenants' image pull secrets)."""
+    return password(seed, LABELS["harbor_robot_secret"])
+
+
+def grafana_admin_password(seed: bytes) -> str:
+    """Grafana's ``admin`` password."""
+    return password(seed, LABELS["grafana_admin_password"])
 
 
 def etcd_serial_label(epoch: str, role: str, content: str) -> str:

@@ -20,7 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.control_plane.etcd_cluster import release_url
 from config.load import parse
-from config.spec import NAMESPACE, SpecError
+from config.spec import NAMESPACE, EtcdTopology, SpecError
 from config.versions import ETCD
 from tests.control_plane.endpoint_etcd_mocks import (
     COMMAND,
@@ -165,8 +165,10 @@ def test_a_rerun_changes_nothing_and_bumping_the_epoch_changes_only_the_steps_ca
     changed = {name for name, value in inputs(after).items() if inputs(before)[name] != value}
     member_steps = {f"{ET}-{n['name']}-member" for n in members(after)}
     masters = [n["name"] for n in after.outputs["nodes"] if n["role"] == "master"]
-    # The members' certificates, and kubeadm's copy of the CA and the apiserver's client certificate.
+    # The members' certificates, kubeadm's copy of the CA and the apiserver's client certificate, and
+    # Prometheus's copy of the CA and its client certificate (the monitoring add-on's Secret).
     carriers = member_steps | {"platform-kubeadm-init"} | {f"platform-kubeadm-{m}-join" for m in masters}
+    carriers |= {"platform-addons-monitoring-etcd-client"}
     assert member_steps | {"platform-kubeadm-init"} <= changed <= carriers
     for node in members(after):
         old, new = pushed(before, node["name"]), pushed(after, node["name"])
@@ -293,6 +295,8 @@ def test_backups_follow_the_schedule_and_install_the_restore_script(case):
         # prod uploads to S3 but has no credentials configured: no env file is pushed.
         assert "/etc/etcd/backup-s3.env" not in files
         assert value(backup.inputs["create"], "WITH_S3") == ("yes" if spec.etcd.backup.s3 else "no")
+        stacked = spec.etcd.topology == EtcdTopology.STACKED
+        assert value(backup.inputs["create"], "NODE_EXPORTER") == ("no" if stacked else "yes")
 
 
 def test_s3_credentials_become_a_root_only_env_file_in_a_secret_stdin():

@@ -24,9 +24,13 @@ from components.control_plane.kubeadm_scripts import (
     remote_script_command,
 )
 from components.control_plane.worker_scripts import PLACEHOLDER_TOKEN, PREP_HEREDOC, PREP_SCRIPT, cluster_ca
+from components.render.etcd_pki import PkiScope
 from components.render.kubeadm_nodes import kubelet_may_set_label
-from components.render.node_prep import NodePrepArgs, NodeRole, render_node_prep
+from components.render.node_prep import NodePrepArgs, NodeRole, RegistryTrust, render_node_prep
+from components.render.registry_pki import registry_ca_cert
 from components.render.seed import join_issuer_token
+from config.formats import parse_seed
+from config.load import load_stack_file
 from config.spec import KUBERNETES_ROLES, Role
 from tests.control_plane.endpoint_etcd_mocks import derived_vrrp_password, expected_pki, key_texts, seed
 from tests.control_plane.kubeadm_mocks import (
@@ -37,7 +41,7 @@ from tests.control_plane.kubeadm_mocks import (
     run_bootstrap,
     token_of,
 )
-from tests.harness import STACKS, TEST_SEED, ProgramRun, Registration, Secret
+from tests.harness import ROOT, STACKS, TEST_SEED, ProgramRun, Registration, Secret
 from tests.render.tools import assert_valid, validate
 
 COMPONENT = "platform-kubeadm"
@@ -153,6 +157,15 @@ def test_the_bootstrap_hangs_under_the_platform_with_named_children(run):
     assert {r.name.removeprefix(COMPONENT + "-") for r in children} == expected
 
 
+def platform_registries(stack: str) -> tuple[RegistryTrust, ...]:
+    """The stack's own Harbor with the CA the program derives from the test seed (prod only)."""
+    spec = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    if not spec.addons.is_enabled("registry", spec.environment):
+        return ()
+    ca = registry_ca_cert(parse_seed(TEST_SEED), PkiScope(f"k8s-{stack}", spec.pki_epoch))
+    return (RegistryTrust(spec.addons.registry.host, ca),)
+
+
 def test_only_kubernetes_nodes_are_prepared_each_with_its_roles_script(run):
     for node in run.outputs["nodes"]:
         if node["role"] not in {r.value for r in KUBERNETES_ROLES}:
@@ -169,7 +182,9 @@ def test_only_kubernetes_nodes_are_prepared_each_with_its_roles_script(run):
             assert not has_step(run, f"{node['name']}-prep") and join.inputs["triggers"] == trigger
             continue
         prep = step(run, f"{node['name']}-prep")
-        assert prep.inputs["stdin"] == render_node_prep(NodePrepArgs(role=NodeRole.MASTER))  # no secret in it
+        # No secret in it; prod's nodes trust its Harbor's CA (derived from the seed, public).
+        expected = render_node_prep(NodePrepArgs(role=NodeRole.MASTER, registries=platform_registries(run.stack)))
+        assert prep.inputs["stdin"] == expected
         assert prep.inputs["create"] == remote_script_command("node-prep", keep=True)
         assert secret_text(prep.inputs["connection"])["host"] == node["private_ip"]
         # A rebuilt machine (new instance ID) is prepared again.

@@ -214,8 +214,10 @@ def build_deployment(workspace: Workspace, stack: str, overrides: dict | None = 
             "inputs": logged[urn]["inputs"],
             "outputs": logged[urn]["outputs"],
         }
+        # The engine's default providers; an explicit one the program registers (the add-on layer's
+        # kubernetes provider) is a step of its own below, after its parent.
         for urn in providers
-        if urn not in steps  # the engine's default providers; an explicit one is the program's, below
+        if urn not in steps
     ]
     for urn, state in steps.items():
         resource = {k: state[k] for k in V3_KEYS if state.get(k) not in (None, [], {})}

@@ -155,9 +155,9 @@ def _names(run) -> dict[str, tuple[str, dict]]:
 def test_changing_a_pools_count_adds_or_removes_only_that_pools_machines():
     """Done-when: one pool scales, no other pool's resource appears, disappears or changes."""
     base = _names(committed("prod"))
-    scaled = _names(run_program("prod", {"nodePools.worker.count": 30, "nodePools.storage.count": 4}))
+    scaled = _names(run_program("prod", {"nodePools.worker.count": 31, "nodePools.storage.count": 4}))
     removed, added = set(base) - set(scaled), set(scaled) - set(base)
-    assert removed == {"platform-iaas-pool-worker-31", "platform-iaas-pool-worker-31-port"}
+    assert removed == {"platform-iaas-pool-worker-32", "platform-iaas-pool-worker-32-port"}
     storage = "platform-iaas-pool-storage-4"
     assert added == {
         storage,

@@ -38,6 +38,8 @@ INGRESS_MATRIX: dict[str, set[tuple[str, str, str, str]]] = {
         ("lb", "tcp", "8404", ADMIN),  # haproxy stats
         ("etcd", "tcp", "2379", "@master"),
         ("etcd", "tcp", "2379-2380", "@etcd"),
+        ("etcd", "tcp", "2379", "@worker"),  # etcd /metrics for Prometheus (client certificate)
+        ("etcd", "tcp", "9100", "@worker"),  # node-exporter on the members (backup metrics)
         ("node", "tcp", "10250", "@node"),  # kubelet: apiserver, metrics-server, Prometheus
         ("node", "tcp", "9100", "@worker"),  # node-exporter for Prometheus on the workers
         ("node", "udp", "4789", "@node"),  # Calico VXLAN
@@ -63,6 +65,8 @@ INGRESS_MATRIX: dict[str, set[tuple[str, str, str, str]]] = {
         ("lb", "tcp", "8404", ADMIN),
         ("etcd", "tcp", "2379", "@master"),
         ("etcd", "tcp", "2379-2380", "@etcd"),
+        ("etcd", "tcp", "2379", "@worker"),  # etcd /metrics for Prometheus (client certificate)
+        ("etcd", "tcp", "9100", "@worker"),  # node-exporter on the members (backup metrics)
         ("node", "tcp", "10250", "@node"),
         ("node", "tcp", "9100", "@worker"),
         ("node", "tcp", "179", "@node"),  # Calico BGP
@@ -137,7 +141,9 @@ def test_every_rule_is_described_and_named_after_its_table_entry(program):
 @pytest.mark.parametrize(
     ("port", "allowed_sources"),
     [
-        ("2379", {"@master", "@etcd"}),  # etcd client: masters and members only
+        # etcd client: masters, members and Prometheus on the workers (monitoring; a client
+        # certificate of etcd's CA is still required).
+        ("2379", {"@master", "@etcd", "@worker"}),
         ("2379-2380", {"@master", "@etcd"}),
         ("10250", {"@node"}),  # kubelet: Kubernetes nodes only (apiserver, metrics-server, Prometheus)
         ("9100", {"@worker"}),  # node-exporter: the monitoring nodes only

@@ -45,13 +45,20 @@ def test_pods_count_the_platforms_own_and_report_the_capacity_beside():
     spec = load_stack_file(ROOT / "Pulumi.prod.yaml")
     own = plan(spec)
     assert own.platform_pods > 0 and own.total_pods == own.workload_pods + own.platform_pods
-    # kube-proxy and calico-node on all 46 nodes, 3 static pods on each of 3 masters, 3 CoreDNS (the
+    # kube-proxy and calico-node on all 47 nodes, 3 static pods on each of 3 masters, 3 CoreDNS (the
     # DNS autoscaler's count), Calico's operator, 3 Typhas, kube-controllers and 2 API servers, the
     # DNS autoscaler, 2 metrics-servers, kube-eventer, and ingress-nginx on the 2 ingress nodes.
-    assert own.platform_pods == 2 * 46 + 9 + 3 + (1 + 3 + 1 + 2) + 1 + 2 + 1 + 2
+    network = 2 * 47 + 9 + 3 + (1 + 3 + 1 + 2) + 1 + 2 + 1 + 2
+    # The data add-ons: ceph-csi's two node plugins, node-exporter and filebeat on every node; Rook's
+    # operators, provisioners and toolbox; per storage node 2 OSDs, a crash collector and an
+    # exporter; 3 mons, 2 mgrs, 2 RGWs, 2 MDS; Harbor's 7; Prometheus' operator and
+    # kube-state-metrics, 2 Prometheus, 3 Alertmanager, Grafana; ECK, 3 Elasticsearch, Kibana;
+    # Strimzi, 3 Kafka, its entity operator, 2 Logstash.
+    data = 4 * 47 + (1 + 1 + 4 + 1) + 4 * 3 + (3 + 2 + 2 + 2) + 7 + (2 + 2 + 3 + 1) + (1 + 3 + 1) + (1 + 3 + 1 + 2)
+    assert own.platform_pods == network + data
     (message,) = pods_violations(own.to_output(), own.workload_pods)
     assert f"plans {own.total_pods} pods" in message and f"limit of {own.workload_pods}" in message
-    assert own.pod_capacity == 46 * 100 and "could hold 4600:" in message
+    assert own.pod_capacity == 47 * 100 and "could hold 4700:" in message
 
 
 @given(planned=st.integers(0, 10**6), limit=st.integers(0, 10**6))
@@ -73,9 +80,9 @@ def _as_the_engine_sends(value):
 def test_a_short_pool_is_named_with_its_numbers():
     inputs = _as_the_engine_sends(_plan("prod", {"nodePools.worker.count": 25}))
     (message,) = capacity_violations(inputs["capacityPlan"])
-    assert message.startswith("pool worker: 25 nodes, the capacity plan needs 31 (bound by cpu: 228570m CPU")
+    assert message.startswith("pool worker: 25 nodes, the capacity plan needs 32 (bound by cpu: 236120m CPU")
     (message,) = pods_violations(inputs["capacityPlan"], 10)
-    assert "plans 321 pods" in message and "could hold 4000:" in message
+    assert "plans 536 pods" in message and "could hold 4000:" in message
 
 
 # No deadline: each case loads the stack and plans it (~100 ms alone), and a wall-clock limit on a

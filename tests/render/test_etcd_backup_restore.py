@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -16,7 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from components.render.etcd_backup import EtcdBackupArgs, S3Upload, render_backup_script
+from components.render.etcd_backup import (
+    LAST_SIZE_METRIC,
+    LAST_SUCCESS_METRIC,
+    LAST_UPLOAD_METRIC,
+    METRIC_FILE,
+    UPLOAD_METRIC_FILE,
+    EtcdBackupArgs,
+    S3Upload,
+    render_backup_script,
+)
 from components.render.etcd_restore import EXIT_REFUSED, EtcdRestoreArgs, render_restore_script
 from tests.render.etcd_cluster import Cluster
 from tests.render.tools import tool, write_result
@@ -35,7 +45,7 @@ def backup_script(cluster: Cluster, directory: Path, **overrides) -> Path:
         backup_dir=str(directory),
         etcdctl=cluster.etcdctl_bin,
         etcdutl=cluster.etcdutl_bin,
-        **overrides,
+        **{"textfile_dir": str(directory.parent / "textfile"), **overrides},
     )
     path = cluster.root / f"etcd-backup-{len(list(cluster.root.glob('etcd-backup-*')))}.sh"
     path.write_text(render_backup_script(args))
@@ -241,12 +251,22 @@ def test_backup_keeps_the_newest_and_uploads(cluster: Cluster, tmp_path: Path) -
     )
     rclone.chmod(0o755)
     s3 = S3Upload(bucket="etcd-backups", prefix="test/etcd-0", retention_days=7, rclone=str(rclone))
+    textfiles = tmp_path / "textfile"
     script = backup_script(cluster, tmp_path / "backups", keep=2, s3=s3)
     made = []
     for _ in range(3):
+        before = int(time.time())
         result = run(script)
         assert result.returncode == 0, result.stderr
         made.append(Path(result.stdout.strip()))
+    # The node-exporter textfile metrics of the last run: its snapshot's time and size, its upload.
+    snapshot = textfile_metrics(textfiles / METRIC_FILE)
+    member = cluster.members[0].peer.name
+    assert before <= snapshot[(LAST_SUCCESS_METRIC, member)] <= time.time()
+    assert snapshot[(LAST_SIZE_METRIC, member)] == made[-1].stat().st_size
+    upload = textfile_metrics(textfiles / UPLOAD_METRIC_FILE)
+    assert before <= upload[(LAST_UPLOAD_METRIC, member)] <= time.time()
+    assert not list(textfiles.glob(".*")), "no temporary metric file left behind"
     kept = sorted((tmp_path / "backups").glob("*.db"))
     assert kept == sorted(made[1:]), "the newest two are kept"
     assert sorted(p.name for p in (tmp_path / "backups").glob("*.sha256")) == sorted(f"{p.name}.sha256" for p in kept)
@@ -258,11 +278,31 @@ def test_backup_keeps_the_newest_and_uploads(cluster: Cluster, tmp_path: Path) -
     calls = log.read_text().splitlines()
     assert "delete --min-age 7d --include etcd-etcd-0-* -- etcdbackup:etcd-backups/test/etcd-0/" in calls
 
-    # A failed upload fails the run (the unit turns red) but keeps the local snapshot.
+    # A failed upload fails the run (the unit turns red) but keeps the local snapshot, whose
+    # metric is fresh while the upload's ages (its alert fires, not the snapshot's).
     rclone.write_text("#!/usr/bin/env bash\nexit 1\n")
+    time.sleep(1.1)
     result = run(script)
     assert result.returncode != 0
     assert len(list((tmp_path / "backups").glob("*.db"))) == 2
+    assert (
+        textfile_metrics(textfiles / METRIC_FILE)[(LAST_SUCCESS_METRIC, member)]
+        > snapshot[(LAST_SUCCESS_METRIC, member)]
+    )
+    assert textfile_metrics(textfiles / UPLOAD_METRIC_FILE) == upload
+
+
+def textfile_metrics(path: Path) -> dict[tuple[str, str], float]:
+    """(metric, member label) -> value of a node-exporter textfile, every sample line checked."""
+    samples = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("# "):
+            assert line.split()[1] in ("HELP", "TYPE"), line
+            continue
+        match = re.fullmatch(r'([a-z_]+)\{member="([a-z0-9-]+)"\} ([0-9]+)', line)
+        assert match, f"not a sample line: {line!r}"
+        samples[(match[1], match[2])] = float(match[3])
+    return samples
 
 
 def test_backup_fails_cleanly_without_etcd(cluster: Cluster, tmp_path: Path) -> None:
