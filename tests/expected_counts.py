@@ -60,7 +60,7 @@ test monitoring only (a Namespace, the etcd client and Grafana admin Secrets, th
 - storage: RookCeph with the operator and cluster releases;
 - monitoring: as in test, its release with the PrometheusRules in its values;
 - registry: Namespace, 4 Secrets (TLS, admin password, secretKey, robot secret), the release, the
-  setup Job (+ one pull Secret per tenant namespace; prod lists none);
+  setup Job, one pull Secret per tenant namespace (prod: 2);
 - logging (kafka): Namespace, the ECK and Strimzi releases, Elasticsearch, Kibana, Kafka,
   KafkaNodePool, KafkaTopic, Logstash, filebeat's ServiceAccount, ClusterRole, ClusterRoleBinding
   and Beat, the retention Job, Kibana's Ingress (kibanaHost).
@@ -195,7 +195,7 @@ DATA_ADDONS: dict[str, dict[str, int]] = {
         "k8splatform:addons:Logging": 1,
         "kubernetes:helm.sh/v3:Release": 2 + 1 + 1 + 2,  # rook-ceph (2), monitoring, harbor, eck + strimzi
         "kubernetes:core/v1:Namespace": 3,  # monitoring, harbor, logging
-        "kubernetes:core/v1:Secret": 2 + 4,  # monitoring, registry
+        "kubernetes:core/v1:Secret": 2 + 4 + 2,  # monitoring, registry, a pull secret per tenant (2)
         "kubernetes:batch/v1:Job": 2,  # harbor setup, log retention
         "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch": 1,
         "kubernetes:kibana.k8s.elastic.co/v1:Kibana": 1,

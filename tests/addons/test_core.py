@@ -68,18 +68,34 @@ def test_node_port_exposure_uses_the_configured_ports():
     assert controller["service"] == {"type": "NodePort", "nodePorts": {"http": 30180, "https": 30443}}
 
 
+# Switching one add-on off may take what needs it along: the hosts served through the ingress
+# controller (Harbor needs one, so the registry goes too), the tenants' pull secrets with their
+# namespaces. (overrides that go with it, name prefixes that go too, charts that go.)
+_INGRESS_USERS = {
+    "addons.registry": {"enabled": False},
+    "addons.monitoring.grafanaHost": None,
+    "addons.logging.kibanaHost": None,
+}
+
+
 @pytest.mark.parametrize(
-    ("key", "component", "charts"),
+    ("key", "component", "extra", "also", "charts"),
     [
-        ("dnsAutoscaler", "DnsAutoscaler", {"cluster-proportional-autoscaler"}),
-        ("metricsServer", "MetricsServer", {"metrics-server"}),
-        ("ingress", "Ingress", {"ingress-nginx"}),
-        ("events", "Events", set()),
-        ("governance", "Governance", set()),
+        ("dnsAutoscaler", "DnsAutoscaler", {}, (), {"cluster-proportional-autoscaler"}),
+        ("metricsServer", "MetricsServer", {}, (), {"metrics-server"}),
+        (
+            "ingress",
+            "Ingress",
+            _INGRESS_USERS,
+            ("platform-addons-registry", "platform-addons-logging-kibana-ingress"),
+            {"ingress-nginx", "harbor"},
+        ),
+        ("events", "Events", {}, (), set()),
+        ("governance", "Governance", {}, ("platform-addons-registry-pull-",), set()),
     ],
 )
-def test_an_addon_that_is_off_registers_nothing(prod, key, component, charts):
-    off = run_program("prod", {f"addons.{key}": {"enabled": False}})
+def test_an_addon_that_is_off_registers_nothing(prod, key, component, extra, also, charts):
+    off = run_program("prod", {f"addons.{key}": {"enabled": False}, **extra})
     assert not off.of_type(f"k8splatform:addons:{component}")
     gone = {r.name for r in prod.resources} - {r.name for r in off.resources}
     if key == "ingress":  # the tenants' policy letting the controller in goes with it
@@ -88,6 +104,9 @@ def test_an_addon_that_is_off_registers_nothing(prod, key, component, charts):
             f"platform-addons-governance-{t}-allow-ingress-controller" for t in ("team-web", "team-data")
         }
         gone -= policies
+    if also:
+        assert any(n.startswith(also) for n in gone), also
+        gone = {n for n in gone if not n.startswith(also)}
     assert gone and all(name.startswith(f"platform-addons-{key.lower()}") for name in gone), gone
     assert {r.inputs["chart"] for r in prod.of_type(RELEASE)} - {
         r.inputs["chart"] for r in off.of_type(RELEASE)

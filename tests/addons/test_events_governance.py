@@ -15,25 +15,30 @@ def _sink(secret) -> str:
     return sink.value if isinstance(sink, Secret) else sink
 
 
+def _events(run, kind: str):
+    """The Events add-on's resources of ``kind`` (the data add-ons have Secrets, roles of their own)."""
+    return [r for r in run.of_type(f"kubernetes:{kind}") if r.name.startswith("platform-addons-events")]
+
+
 @pytest.fixture(scope="module")
 def prod():
     return run_program("prod")
 
 
 def test_kube_eventer_posts_warnings_to_the_webhook_kept_in_a_secret(prod):
-    (secret,) = prod.of_type("kubernetes:core/v1:Secret")
+    (secret,) = _events(prod, "core/v1:Secret")
     assert isinstance(secret.inputs["data"], Secret)
     assert base64.b64decode(_sink(secret)).decode() == (
         "webhook:https://alerts.ops.internal/kube-eventer/prod?level=Warning&method=POST&header=Content-Type=application/json"
     )
-    (deployment,) = prod.of_type("kubernetes:apps/v1:Deployment")
+    (deployment,) = _events(prod, "apps/v1:Deployment")
     spec = deployment.inputs["spec"]["template"]["spec"]
     (container,) = spec["containers"]
     assert container["command"][-1] == "--sink=$(KUBE_EVENTER_SINK)"
     assert "alerts.ops.internal" not in str(deployment.inputs)  # the URL only in the Secret
     assert container["resources"]["requests"] == {"cpu": "50m", "memory": "100Mi"}
     assert spec["serviceAccountName"] == "kube-eventer" and deployment.inputs["spec"]["replicas"] == 1
-    (role,) = prod.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    (role,) = _events(prod, "rbac.authorization.k8s.io/v1:ClusterRole")
     assert role.inputs["rules"] == [
         {"apiGroups": [""], "resources": ["events", "configmaps"], "verbs": ["get", "list", "watch"]}
     ]
@@ -43,13 +48,17 @@ def test_normal_events_and_a_url_with_a_query_keep_one_query():
     run = run_program(
         "test", {"addons.events": {"webhookUrl": "https://hook.example/robot?token=x", "level": "Normal"}}
     )
-    (secret,) = run.of_type("kubernetes:core/v1:Secret")
+    (secret,) = _events(run, "core/v1:Secret")
     sink = base64.b64decode(_sink(secret)).decode()
     assert sink.startswith("webhook:https://hook.example/robot?token=x&level=Normal&method=POST")
 
 
 def test_each_tenant_gets_its_namespace_quota_limits_binding_and_policies(prod):
-    namespaces = {r.inputs["metadata"]["name"]: r for r in prod.of_type("kubernetes:core/v1:Namespace")}
+    namespaces = {
+        r.inputs["metadata"]["name"]: r
+        for r in prod.of_type("kubernetes:core/v1:Namespace")
+        if r.name.startswith("platform-addons-governance")  # the data add-ons have namespaces of their own
+    }
     assert set(namespaces) == {"team-web", "team-data"} and all(r.protect for r in namespaces.values())
     quotas = {
         r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"]
