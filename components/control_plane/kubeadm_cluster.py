@@ -144,11 +144,14 @@ class KubeadmCluster(pulumi.ComponentResource):
             depends_on=[prep[first.name], *args.depends_on, *([rejoin] if rejoin else [])],
             secret=True,
         )
+        # No instance trigger: a rebuilt master 1 rejoins the same cluster (same CA), so the admin
+        # kubeconfig read once stays valid, and a replaced read step would make the add-ons' provider
+        # input unknown, which replaces the provider and with it every add-on (the engine refuses:
+        # namespaces and data releases are protected).
         read = self._command(
             "kubeconfig",
             self._first,
             create=READ_KUBECONFIG,
-            triggers=[first.instance_id],
             depends_on=[init],
             secret=True,
         )

@@ -82,9 +82,16 @@ def fill(value: Any, mock: Any) -> Any:
                 out[key] = filled
         return out
     if isinstance(value, list):
-        filled = [
-            fill(item, mock[i] if isinstance(mock, list) and i < len(mock) else None) for i, item in enumerate(value)
-        ]
+        mocks = list(mock) if isinstance(mock, list) else []
+        named = [m["name"] for m in mocks if isinstance(m, dict) and isinstance(m.get("name"), str)]
+        if len(named) == len(mocks) == len(set(named)) and all(
+            isinstance(v, dict) and v.get("name") in named for v in value
+        ):
+            # Records with names (the `nodes` output) pair up by name: the engine hands the program
+            # `nodePools` with sorted keys, the mocks in file order, so their lists differ in order.
+            by_name = {m["name"]: m for m in mocks}
+            mocks = [by_name[v["name"]] for v in value]
+        filled = [fill(item, mocks[i] if i < len(mocks) else None) for i, item in enumerate(value)]
         return [item for item in filled if item is not DROP]
     return value
 
@@ -240,6 +247,10 @@ def build_deployment(workspace: Workspace, stack: str, overrides: dict | None = 
                 # A Kubernetes object's state is the live object, which holds what was applied (plus
                 # what the cluster adds); a preview logs none of it, so the applied inputs stand in.
                 resource["outputs"] = {**resource["inputs"], **resource["outputs"]}
+                meta = resource["outputs"].get("metadata")
+                if isinstance(meta, dict) and not meta.get("name") and meta.get("generateName"):
+                    # The apiserver names an object created with generateName (the setup Jobs).
+                    resource["outputs"]["metadata"] = {**meta, "name": meta["generateName"] + "x7k2q"}
                 if not state["type"].startswith("kubernetes:helm.sh/"):
                     # The provider's checkpoint of a plain object (checkpointObject in
                     # pulumi-kubernetes provider.go): the live object plus the applied inputs.
