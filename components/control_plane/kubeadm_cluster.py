@@ -281,15 +281,7 @@ class KubeadmCluster(pulumi.ComponentResource):
                 v[3],
             )
         )
-        return self._command(
-            f"{node.name}-join",
-            self._args.ssh.connection(node.private_ip, node.host_key),
-            create=remote_script_command("kubeadm-join"),
-            stdin=pulumi.Output.secret(stdin),
-            triggers=[node.instance_id],
-            depends_on=[prep, *after],
-            secret=True,
-        )
+        return self._join_step(node, stdin, [prep, *after])
 
     def _master_member(self, node: Node, join: pulumi.Resource) -> command.remote.Command:
         """On a further master: its control-plane membership; its delete (the master removed from
@@ -354,6 +346,12 @@ class KubeadmCluster(pulumi.ComponentResource):
         stdin = pulumi.Output.all(cluster, node.private_ip, shared).apply(
             lambda v: render_worker_join_script(v[0], kubernetes_node(settings, node, v[1]), v[2])
         )
+        return self._join_step(node, stdin, after)
+
+    def _join_step(
+        self, node: Node, stdin: pulumi.Output[str], after: Sequence[pulumi.Resource]
+    ) -> command.remote.Command:
+        """``<node>-join`` on ``node``: the rendered join script on secret stdin, again on a rebuilt machine."""
         return self._command(
             f"{node.name}-join",
             self._args.ssh.connection(node.private_ip, node.host_key),
