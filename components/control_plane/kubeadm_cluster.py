@@ -199,23 +199,23 @@ class KubeadmCluster(pulumi.ComponentResource):
             previous_output_in_env=False,
         )
 
-    def _prepare(self, node: Node) -> command.remote.Command:
-        """The role's preparation script; re-runs when the script changes (idempotent by design)."""
-        role = NodeRole.MASTER if node.role == Role.MASTER else NodeRole.WORKER
+    def _prep_script(self, role: NodeRole) -> pulumi.Output[str]:
+        """The role's node preparation script, trusting ``nodeSetup``'s registries and the
+        platform's own (its Harbor)."""
         prep = dataclasses.replace(self._args.node_prep, role=role)
-        script: pulumi.Input[str] = render_node_prep(prep)
-        if self._args.platform_registries is not None:
-            # The platform's Harbor CA derives from the seed (a secret Output); the certificate is public.
-            script = pulumi.Output.unsecret(
-                pulumi.Output.from_input(self._args.platform_registries).apply(
-                    lambda extra: render_node_prep(dataclasses.replace(prep, registries=(*prep.registries, *extra)))
-                )
-            )
+        # The platform's Harbor CA derives from the seed (a secret Output); the certificate is public.
+        extra = pulumi.Output.from_input(self._args.platform_registries or ())
+        return pulumi.Output.unsecret(
+            extra.apply(lambda more: render_node_prep(dataclasses.replace(prep, registries=(*prep.registries, *more))))
+        )
+
+    def _prepare(self, node: Node) -> command.remote.Command:
+        """A master's preparation script; re-runs when the script changes (idempotent by design)."""
         return self._command(
             f"{node.name}-prep",
             self._args.ssh.connection(node.private_ip, node.host_key),
             create=remote_script_command("node-prep", keep=True),
-            stdin=script,
+            stdin=self._prep_script(NodeRole.MASTER),
             triggers=[node.instance_id],
         )
 
@@ -319,13 +319,9 @@ class KubeadmCluster(pulumi.ComponentResource):
         )
         # What every worker's join shares, computed once (thousands of workers): the CA pinned from
         # the first master's admin kubeconfig, the issuer, the preparation script.
-        shared = pulumi.Output.all(read.stdout.apply(cluster_ca), token).apply(
-            lambda v: WorkerJoin(
-                prep_script=render_node_prep(dataclasses.replace(self._args.node_prep, role=NodeRole.WORKER)),
-                ca_cert=v[0][0],
-                ca_cert_hash=v[0][1],
-                issuer_token=v[1],
-            )
+        # Workers pull from the platform's Harbor too: their preparation trusts it like a master's.
+        shared = pulumi.Output.all(read.stdout.apply(cluster_ca), token, self._prep_script(NodeRole.WORKER)).apply(
+            lambda v: WorkerJoin(prep_script=v[2], ca_cert=v[0][0], ca_cert_hash=v[0][1], issuer_token=v[1])
         )
         pools: dict[str, list[tuple[Node, pulumi.Resource]]] = {}
         for worker in workers:

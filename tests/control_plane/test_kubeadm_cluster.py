@@ -174,9 +174,10 @@ def test_only_kubernetes_nodes_are_prepared_each_with_its_roles_script(run):
             continue
         trigger = [f"platform-iaas-pool-{node['pool']}-{node['name'].rsplit('-', 1)[1]}-id"]
         if node["role"] != "master":
-            # A worker's preparation is the first part of its join step, kept on the machine.
+            # A worker's preparation is the first part of its join step, kept on the machine; it
+            # trusts the platform's Harbor like a master's (its pods pull from it).
             join = step(run, f"{node['name']}-join")
-            prep = render_node_prep(NodePrepArgs(role=NodeRole.WORKER))
+            prep = render_node_prep(NodePrepArgs(role=NodeRole.WORKER, registries=platform_registries(run.stack)))
             embedded = f"{PREP_SCRIPT} 0700 <<'{PREP_HEREDOC}' || true\n{prep.rstrip()}\n{PREP_HEREDOC}\n"
             assert embedded in join_text(join)
             assert not has_step(run, f"{node['name']}-prep") and join.inputs["triggers"] == trigger
