@@ -16,9 +16,17 @@ from pydantic import ValidationError
 
 from config import yaml_strict
 from config.formats import SEED_KEY, seed_problem
-from config.rules import check
+from config.rules import check, check_pool_stack
+from config.rules_pools import (
+    PLATFORM_SECRETS,
+    POOL_STACK_KEYS,
+    StackOutputs,
+    platform_keys,
+    pool_stack,
+    pool_stack_removal,
+)
 from config.rules_rollout import master_removal
-from config.spec import NAMESPACE, SpecError, StackSpec, config_path
+from config.spec import NAMESPACE, PoolStackSpec, SpecError, StackSpec, config_path
 
 
 def _pydantic_violations(error: ValidationError) -> list[tuple[str, str]]:
@@ -62,31 +70,51 @@ SECRET_KEYS: dict[str, str] = {
 components read them with ``pulumi.Config().get_secret`` so they stay secret Outputs."""
 
 
+EMPTY_IS_UNSET = ("sshPublicKey", "pkiEpoch", "platformStack")
+"""String keys Pulumi.yaml declares with the default ``""``: a platform stack must set the first two,
+a pool stack none of them but ``platformStack``, so the CLI may demand neither (an empty object or
+list is unset for every key: the spec's field default applies, or a required key is named missing)."""
+
+
 def parse(
     config: dict[str, Any],
     secret_keys: set[str] | frozenset[str] = frozenset(),
     *,
     seed_required_for: str | None = None,
     deployed: Mapping[str, int] | None = None,
-) -> StackSpec:
-    """Validate a ``{"k8s-platform:key": value}`` map (other namespaces ignored).
+    outputs: StackOutputs | None = None,
+) -> StackSpec | PoolStackSpec:
+    """Validate a ``{"k8s-platform:key": value}`` map (other namespaces ignored): a platform stack's
+    (StackSpec), or a pool stack's when ``platformStack`` is set (PoolStackSpec, docs/scaling.md).
 
     ``secret_keys`` lists the full keys the engine holds encrypted; a stack file's ``{secure: ...}``
     values count as encrypted too. ``seed_required_for``: the stack the program runs, which needs
     ``secretSeed`` (a stack file read for the capacity plan does not). Raises SpecError naming each
     offending key path and the rule. ``deployed``: pool -> machines the stack runs (its recorded
     ``nodes`` output), for the rules that compare with it (a lower master count); None: unknown.
+    ``outputs``: reads any stack's recorded outputs, for the rules across a platform and its pool
+    stacks (config/rules_pools.py; with ``seed_required_for`` naming this stack); None: not checked.
     """
     prefix = NAMESPACE + ":"
     data = {k[len(prefix) :]: _decode(v) for k, v in config.items() if k.startswith(prefix)}
+    data = {k: v for k, v in data.items() if not _empty(v) and not (k in EMPTY_IS_UNSET and v == "")}
     secret_problems = [
         (config_path((key,)), "holds a secret: set it with `pulumi config set --secret`, never in plain text")
         for key in SECRET_KEYS
         if key in data and f"{prefix}{key}" not in secret_keys and not _is_secure(data[key])
     ]
     secret_problems += _seed_violations(data, {path for path, _ in secret_problems}, seed_required_for)
+    platform = data.get("platformStack")
+    if platform is not None:
+        secret_problems += [
+            (config_path((key,)), f"is a secret of the platform stack ({platform}), which a pool stack does not use")
+            for key in PLATFORM_SECRETS
+            if key in data
+        ]
     for key in SECRET_KEYS:
         data.pop(key, None)
+    if platform is not None:
+        return _parse_pool_stack(data, secret_problems, seed_required_for, outputs)
     try:
         spec = StackSpec.model_validate(data)
     except ValidationError as error:
@@ -94,9 +122,32 @@ def parse(
     violations = secret_problems + check(spec)
     if not violations and deployed:
         violations = list(master_removal(spec, deployed))
+    if not violations and outputs is not None and seed_required_for is not None:
+        violations = list(pool_stack_removal(spec, outputs(seed_required_for), outputs))
     if violations:
         raise SpecError(violations)
     return spec
+
+
+def _parse_pool_stack(
+    data: dict[str, Any], problems: list[tuple[str, str]], stack: str | None, outputs: StackOutputs | None
+) -> PoolStackSpec:
+    """A pool stack's config: its own keys only, its own rules, then those against its platform."""
+    problems = problems + list(platform_keys(data, str(data["platformStack"])))
+    try:
+        spec = PoolStackSpec.model_validate({k: v for k, v in data.items() if k in POOL_STACK_KEYS})
+    except ValidationError as error:
+        raise SpecError(problems + _pydantic_violations(error)) from None
+    violations = problems + check_pool_stack(spec)
+    if not violations and outputs is not None and stack is not None:
+        violations = list(pool_stack(spec, stack, outputs))
+    if violations:
+        raise SpecError(violations)
+    return spec
+
+
+def _empty(value: Any) -> bool:
+    return isinstance(value, dict | list) and not value
 
 
 def _is_secure(value: Any) -> bool:
@@ -142,6 +193,6 @@ def _stack_file_path(path: tuple[str | int, ...]) -> str:
     return yaml_strict.dotted(path)
 
 
-def load_stack_file(path: str | Path) -> StackSpec:
+def load_stack_file(path: str | Path) -> StackSpec | PoolStackSpec:
     """Parse and validate a stack file, as the program does with the engine's config."""
     return parse(read_stack_file(path))

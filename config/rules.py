@@ -24,6 +24,7 @@ from config.spec import (
     CniPlugin,
     Encapsulation,
     EtcdTopology,
+    PoolStackSpec,
     Role,
     StackSpec,
     config_path,
@@ -121,11 +122,12 @@ def _addresses(spec: StackSpec) -> Iterator[Violation]:
 def _address_room(spec: StackSpec) -> Iterator[Violation]:
     pool = spec.network.allocation_pool
     usable = int(pool.end) - int(pool.start) + 1 if pool.start <= pool.end else 0
-    machines = spec.count()
+    machines = spec.count() + spec.budgeted()  # pool stacks' machines take their ports from this subnet
     if machines > usable:
+        budgets = f" (with the pool stacks' budgets, {spec.budgeted()})" if spec.pool_stacks else ""
         yield (
             config_path(("network", "allocationPool")),
-            (f"{usable} addresses in the allocation pool for {machines} machines"),
+            (f"{usable} addresses in the allocation pool for {machines} machines{budgets}"),
         )
 
 
@@ -139,7 +141,7 @@ def _pod_network(spec: StackSpec) -> Iterator[Violation]:
         )
         return
     ranges = 2 ** (prefix - net.pod_cidr.prefixlen)
-    nodes = spec.count(*KUBERNETES_ROLES)
+    nodes = spec.cluster_nodes()
     if nodes > ranges:
         yield (
             config_path(("network", "podCidr")),
@@ -171,6 +173,12 @@ def _scale(spec: StackSpec) -> Iterator[Violation]:
     total = spec.count(*KUBERNETES_ROLES)
     if total > limit and all(p.count <= limit for _, p in spec.pools(*KUBERNETES_ROLES)):
         yield config_path(("nodePools",)), f"{total} nodes in all exceed the Kubernetes limit of {limit}"
+    elif total <= limit < spec.cluster_nodes():
+        # The limit holds for the cluster, across stacks: each pool stack stays within its budget.
+        yield (
+            config_path(("poolStacks",)),
+            f"{total} nodes here and {spec.budgeted()} budgeted to pool stacks exceed the Kubernetes limit of {limit}",
+        )
 
 
 def _sizing(spec: StackSpec) -> Iterator[Violation]:
@@ -383,6 +391,21 @@ STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
     # is valid; a 5001-node pool is reported as the node limit, not also as a too-small subnet.
     (_address_room, _pod_network),
 )
+
+
+POOL_STACK_RULES: tuple[Callable[[PoolStackSpec], Iterator[Violation]], ...] = (
+    _sizing,
+    _images,
+    rollout,
+    removal_confirmation,
+)
+"""What of the above a pool stack's worker pools follow (the rest is its platform stack's:
+config/rules_pools.py checks it against that stack's outputs)."""
+
+
+def check_pool_stack(spec: PoolStackSpec) -> list[Violation]:
+    """The violations of a pool stack's own config (before those against its platform)."""
+    return [violation for rule in POOL_STACK_RULES for violation in rule(spec)]
 
 
 def check(spec: StackSpec) -> list[Violation]:

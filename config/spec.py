@@ -90,13 +90,49 @@ def _pki_epoch(value: Any) -> date:
 PkiEpoch = Annotated[date, BeforeValidator(_pki_epoch)]
 
 
-class StackSpec(_Model):
+STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+"""A Pulumi stack name (letters, digits, ``-``, ``_``, ``.``), as ``poolStacks`` and ``platformStack`` name them."""
+
+
+def _stack_name(value: str) -> str:
+    if not STACK_NAME.match(value):
+        raise ValueError(f"{value!r} is not a stack name (letters, digits, '-', '_', '.'; at most 100)")
+    return value
+
+
+StackName = Annotated[str, BeforeValidator(lambda v: _stack_name(v) if isinstance(v, str) else v)]
+
+
+class _PooledSpec(_Model):
+    """What every stack has: its environment and its node pools."""
+
     environment: Environment
     """lab, test or prod: the row of the sizing table this stack follows."""
-    network: Network
-    storage: Storage
     node_pools: dict[str, NodePool]
     """Pools by name; the name is part of every resource name of the pool."""
+
+    @field_validator("node_pools")
+    @classmethod
+    def _pool_names(cls, v: dict[str, NodePool]) -> dict[str, NodePool]:
+        for name in v:
+            if not _DNS_LABEL.match(name):
+                raise ValueError(f"pool name {name!r} must be a DNS label (a-z, 0-9, '-'), <= 32 chars")
+        return v
+
+    def pools(self, *roles: Role) -> list[tuple[str, NodePool]]:
+        """Pools with one of ``roles`` (all pools when none given), in declaration order."""
+        return [(n, p) for n, p in self.node_pools.items() if not roles or p.role in roles]
+
+    def count(self, *roles: Role) -> int:
+        """Machines in pools with one of ``roles``."""
+        return sum(p.count for _, p in self.pools(*roles))
+
+
+class StackSpec(_PooledSpec):
+    """A platform stack: the whole platform, and the node budgets of its pool stacks."""
+
+    network: Network
+    storage: Storage
     kubelet: Kubelet = Kubelet()
     kubernetes: Kubernetes = Kubernetes()
     etcd: Etcd
@@ -111,6 +147,10 @@ class StackSpec(_Model):
     """Package mirrors, trusted registries (Harbor CA) and NTP servers of the Kubernetes nodes."""
     workloads: tuple[Workload, ...] = ()
     """Inventory for the capacity plan: apps x replicas x requests."""
+    pool_stacks: dict[StackName, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    """Pool stacks of this platform (docs/scaling.md) by stack name -> node budget: the most
+    machines that stack may run. The budgets count towards the cluster's limits, addresses and pod
+    ranges here, and each pool stack refuses a count above its own. Default: none."""
     ssh_public_key: str
     """OpenSSH public key (one line, ``ssh-ed25519 AAAA... comment``) installed on every machine as
     the stack's Nova key pair; the bootstrap layer logs in with its private half. Not a secret."""
@@ -128,21 +168,32 @@ class StackSpec(_Model):
     def _ssh_public_key(cls, v: str) -> str:
         return check_ssh_public_key(v)
 
+    def budgeted(self) -> int:
+        """Machines the pool stacks may run (the sum of ``poolStacks``)."""
+        return sum(self.pool_stacks.values())
+
+    def cluster_nodes(self) -> int:
+        """Kubernetes nodes of the whole cluster as planned: this stack's and its pool stacks' budgets."""
+        return self.count(*KUBERNETES_ROLES) + self.budgeted()
+
+
+class PoolStackSpec(_PooledSpec):
+    """A pool stack (docs/scaling.md): worker pools joined to the cluster of ``platform_stack``,
+    whose outputs give it everything else (network, groups, endpoint, join material, kubelet)."""
+
+    platform_stack: StackName
+    """The platform stack this one's workers join (a stack of this project, same backend)."""
+
     @field_validator("node_pools")
     @classmethod
-    def _pool_names(cls, v: dict[str, NodePool]) -> dict[str, NodePool]:
-        for name in v:
-            if not _DNS_LABEL.match(name):
-                raise ValueError(f"pool name {name!r} must be a DNS label (a-z, 0-9, '-'), <= 32 chars")
+    def _workers_only(cls, v: dict[str, NodePool]) -> dict[str, NodePool]:
+        for name, pool in v.items():
+            if pool.role != Role.WORKER:
+                raise ValueError(
+                    f"pool {name!r} has role {pool.role.value}: a pool stack runs worker pools only "
+                    "(ingress, storage and the control plane stay in the platform stack, whose add-ons use them)"
+                )
         return v
-
-    def pools(self, *roles: Role) -> list[tuple[str, NodePool]]:
-        """Pools with one of ``roles`` (all pools when none given), in declaration order."""
-        return [(n, p) for n, p in self.node_pools.items() if not roles or p.role in roles]
-
-    def count(self, *roles: Role) -> int:
-        """Machines in pools with one of ``roles``."""
-        return sum(p.count for _, p in self.pools(*roles))
 
 
 # --------------------------------------------------------------------------- loading and errors
@@ -171,6 +222,7 @@ __all__ = [
     "NATIVE_ROUTING",
     "ROLE_SIZING",
     "ROLLED_ROLES",
+    "STACK_NAME",
     "Addons",
     "Address",
     "AllocationPool",
@@ -197,6 +249,7 @@ __all__ = [
     "OctaviaLbMethod",
     "OctaviaMonitor",
     "PkiEpoch",
+    "PoolStackSpec",
     "Quantity",
     "RegistryCa",
     "ResourceList",

@@ -21,7 +21,17 @@ import yaml
 
 from config.load import load_stack_file
 from config.quantity import mebibytes, millicores
-from config.spec import KUBERNETES_ROLES, EtcdTopology, Kubelet, Limits, NodePool, Role, SpecError, StackSpec, Workload
+from config.spec import (
+    EtcdTopology,
+    Kubelet,
+    Limits,
+    NodePool,
+    PoolStackSpec,
+    Role,
+    SpecError,
+    StackSpec,
+    Workload,
+)
 from planning.platform_pods import PlatformPods, platform_pods
 
 HEADROOM = Fraction(6, 5)
@@ -32,7 +42,8 @@ def platform_units(spec: StackSpec) -> dict[str, int]:
     """How many of each ``PlatformPods.per`` unit the stack has."""
     masters = spec.count(Role.MASTER)
     return {
-        "node": spec.count(*KUBERNETES_ROLES),
+        # The pool stacks' nodes run the same DaemonSets: their budgets count as nodes of the cluster.
+        "node": spec.cluster_nodes(),
         "master": masters,
         "stacked-etcd-master": masters if spec.etcd.topology == EtcdTopology.STACKED else 0,
         "cluster": 1,
@@ -247,8 +258,8 @@ def plan(spec: StackSpec) -> CapacityPlan:
         total.containers,
         own_pods,
         own_containers,
-        spec.count(*KUBERNETES_ROLES),
-        spec.count(*KUBERNETES_ROLES) * spec.kubelet.max_pods,
+        spec.cluster_nodes(),
+        spec.cluster_nodes() * spec.kubelet.max_pods,
         spec.kubernetes.limits,
     )
 
@@ -271,9 +282,11 @@ def format_plan(spec: StackSpec, result: CapacityPlan) -> str:
             f"{status} (bound by {p.bound_by}; {pool.vcpu}C/{pool.ram_gib}G nodes)"
         )
     limits = result.limits
+    budgets = ", ".join(f"{name} {nodes}" for name, nodes in spec.pool_stacks.items())
     lines += [
         "",
-        f"cluster nodes {result.total_nodes:>7} / {limits.max_nodes}",
+        f"cluster nodes {result.total_nodes:>7} / {limits.max_nodes}"
+        + (f"  (with the pool stacks' budgets, {spec.budgeted()}: {budgets})" if spec.pool_stacks else ""),
         f"pods          {result.total_pods:>7} / {limits.max_pods}"
         f"  ({result.workload_pods} workloads + {result.platform_pods} the platform's own; "
         f"the nodes could hold {result.pod_capacity})",
@@ -319,6 +332,12 @@ def main(argv: list[str]) -> int:
     except SpecError as error:
         print(f"error: config rejected: {stack_file} is not a valid stack config:\n{error}", file=sys.stderr)
         return EXIT_REJECTED
+    if isinstance(spec, PoolStackSpec):
+        # Its nodes are planned by its platform stack, as that stack's budget for it (docs/scaling.md).
+        pools = ", ".join(f"{name} {pool.count}" for name, pool in spec.pools())
+        print(f"Pool stack of the platform stack {spec.platform_stack}: {spec.count()} workers ({pools}).")
+        print(f"Its capacity is planned in Pulumi.{spec.platform_stack}.yaml, whose poolStacks budgets its nodes.")
+        return EXIT_SUFFICIENT
     result = plan(spec)
     print(format_plan(spec, result))
     return EXIT_SUFFICIENT if result.sufficient else EXIT_INSUFFICIENT

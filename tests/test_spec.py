@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from config.load import SECRET_KEYS, load_stack_file, parse
-from config.spec import NAMESPACE, SpecError, StackSpec
+from config.spec import NAMESPACE, PoolStackSpec, SpecError, StackSpec
 from tests.harness import ROOT, STACKS, capacity_cli, run_program, stack_config
 
 
@@ -51,7 +51,8 @@ def test_stack_files_carry_their_sizing_row(stack, role, vcpu, ram, disk):
 def test_every_config_key_is_in_the_model_and_pulumi_yaml():
     text = (ROOT / "Pulumi.yaml").read_text()
     declared = yaml.safe_load(text)["config"]
-    model_keys = {f"{NAMESPACE}:{field.alias}" for field in StackSpec.model_fields.values()}
+    fields = [*StackSpec.model_fields.values(), *PoolStackSpec.model_fields.values()]
+    model_keys = {f"{NAMESPACE}:{field.alias}" for field in fields}
     secrets = {f"{NAMESPACE}:{key}" for key in SECRET_KEYS}
     assert model_keys <= set(declared) <= model_keys | secrets
     # Optional secrets cannot be declared (the CLI would demand them): they are described in a

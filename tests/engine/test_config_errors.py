@@ -24,8 +24,10 @@ pytestmark = pytest.mark.engine
             {"addons.ingress": {"values": {"controller": {"kind": 3}}}},
             "k8s-platform:addons.ingress.values.controller.kind: Input should be 'DaemonSet' or 'Deployment'",
         ),
-        # A required key the stack file lacks: the CLI itself refuses, before the program runs.
-        ({"network": None}, "missing configuration value 'k8s-platform:network'"),
+        # A required key the stack file lacks: one every stack has, the CLI refuses before the program
+        # runs; one a pool stack lacks (declared with the empty default), the program names.
+        ({"environment": None}, "missing configuration value 'k8s-platform:environment'"),
+        ({"network": None}, "k8s-platform:network: required key is missing"),
     ],
 )
 def test_bad_config_fails_the_real_preview_naming_the_key(workspace, override, line):

@@ -31,7 +31,7 @@ def test_a_public_key_is_normalised_to_one_line():
 @pytest.mark.parametrize(
     ("value", "words"),
     [
-        ("", "not an OpenSSH public key"),
+        ("", "required key is missing"),  # empty is unset (Pulumi.yaml declares the empty default)
         ("-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA", "not an OpenSSH public key"),
         ("ssh-ed25519", "not an OpenSSH public key"),
         ("ssh-ed25519 not*base64", "not base64"),
