@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -17,8 +18,9 @@ from components.control_plane.api_endpoint import ApiServerEndpoint, ApiServerEn
 from components.control_plane.etcd_cluster import EtcdCluster, EtcdClusterArgs
 from components.control_plane.kubeadm_args import KubeadmClusterArgs
 from components.control_plane.kubeadm_cluster import KubeadmCluster
-from components.iaas.iaas import Iaas
+from components.iaas.iaas import Iaas, IaasArgs, allowed_address_pairs
 from components.iaas.node_pool import Node
+from components.iaas.rules_table import memberships
 from components.platform_addons import AddonLayer, addon_layer
 from components.platform_args import (
     cluster_settings,
@@ -26,12 +28,15 @@ from components.platform_args import (
     iaas_args,
     kubelet_settings,
     node_prep_args,
+    platform_cluster_name,
 )
 from components.platform_data import data_addons, registry_trust
+from components.pool_contract import PlatformForPools, dump_join, dump_platform
 from components.render.kubeadm import render_kubelet_configuration
 from components.ssh import SshAccess
 from config.load import parse
-from config.spec import KUBERNETES_ROLES, Role, SpecError, StackSpec
+from config.rules_pools import recorded_nodes as stack_nodes
+from config.spec import KUBERNETES_ROLES, PoolStackSpec, Role, SpecError, StackSpec
 from planning.capacity import plan
 
 
@@ -60,6 +65,9 @@ class Platform(pulumi.ComponentResource):
     """The kubeadm bootstrap: prepared, initialised and joined nodes, the admin kubeconfig (secret)."""
     addons: AddonLayer
     """The add-on layer: its Kubernetes provider and each enabled add-on (components/addons/)."""
+    for_pools: tuple[pulumi.Output[dict], pulumi.Output[dict]] | None
+    """With pool stacks (``poolStacks``): what they read of this stack, the plain ``pool_stack`` and
+    the secret ``worker_join`` outputs (components/pool_contract.py); None without."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         spec = args.spec
@@ -68,7 +76,7 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.capacity_plan = pulumi.Output.from_input(capacity_plan)
         # OpenStack names carry the stack (k8s-prod-worker-1): unique per stack in one project.
-        cluster_name = f"k8s-{pulumi.get_stack()}"
+        cluster_name = platform_cluster_name(pulumi.get_stack())
         iaas = dataclasses.replace(iaas_args(spec, cluster_name), legacy_hosts=legacy_hosts())
         self.iaas = Iaas(f"{name}-iaas", iaas, opts=child)
         self.nodes = self.iaas.nodes
@@ -128,6 +136,7 @@ class Platform(pulumi.ComponentResource):
                 api_floating_ip=self.iaas.api_floating_ip,
                 depends_on=[*self.api_endpoint.ready, *self.etcd.ready],
                 platform_registries=registry_trust(spec, cluster_name),
+                pool_stacks=bool(spec.pool_stacks),
             ),
             opts=child,
         )
@@ -140,7 +149,50 @@ class Platform(pulumi.ComponentResource):
             api_port=self.api_endpoint.port,
         )
         data_addons(f"{name}-addons", self, spec, self.addons, self.nodes, self.etcd, cluster_name)
+        self.for_pools = self._for_pools(spec, iaas) if spec.pool_stacks else None
         self.register_outputs({"capacity_plan": self.capacity_plan, "nodes": [n.to_output() for n in self.nodes]})
+
+    def _for_pools(self, spec: StackSpec, iaas: IaasArgs) -> tuple[pulumi.Output[dict], pulumi.Output[dict]]:
+        """The ``pool_stack`` output (plain) and the ``worker_join`` output (secret) its pool stacks read
+        (components/pool_contract.py)."""
+        first = next(n for n in self.nodes if n.role == Role.MASTER)
+        groups = [self.iaas.security_group_ids[g] for g in memberships(Role.WORKER)]
+        settings = cluster_settings(spec)
+        values = pulumi.Output.all(
+            network=self.iaas.network_id,
+            subnet=self.iaas.subnet_id,
+            groups=pulumi.Output.all(*groups),
+            bastion=self.ssh.bastion_host,
+            bastion_key=self.ssh.bastion_host_key,
+            first=first.private_ip,
+            first_key=first.host_key,
+            cluster=self.kubeadm.cluster_args,
+        )
+        plain = values.apply(
+            lambda v: dump_platform(
+                PlatformForPools(
+                    cluster_name=iaas.cluster_name,
+                    network_id=v["network"],
+                    subnet_id=v["subnet"],
+                    security_group_ids=tuple(v["groups"]),
+                    key_pair=self.iaas.key_pair_name,
+                    allowed_address_pairs=allowed_address_pairs(iaas, Role.WORKER),
+                    environment=spec.environment.value,
+                    ssh_user=spec.ssh_user,
+                    bastion_host=v["bastion"],
+                    bastion_host_key=v["bastion_key"],
+                    first_master=v["first"],
+                    first_master_host_key=v["first_key"],
+                    settings=settings,
+                    cluster=v["cluster"],
+                    drain_timeout=KubeadmClusterArgs.drain_timeout,
+                    kubelet_configuration=render_kubelet_configuration(settings.kubelet),
+                )
+            )
+        )
+        join = self.kubeadm.worker_join
+        assert join is not None  # pool stacks make the kubeadm layer create the join issuer
+        return plain, pulumi.Output.secret(join.apply(dump_join))
 
 
 def policy_inputs(spec: StackSpec, capacity_plan: dict) -> dict:
@@ -158,14 +210,24 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 """The engine's builtin invoke behind StackReference: a stack's outputs from its last update."""
 
 
+def stack_outputs(stack: str) -> dict[str, Any]:
+    """A stack's plain outputs as its last update recorded them (the engine reads its backend; nothing
+    is looked up in the cloud). Empty for a stack never deployed, or one the backend does not have."""
+    name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{stack}"
+    try:
+        result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": name})
+    except Exception:  # the engine's "no such stack": the rules say what that means for this stack
+        return {}
+    value = result.value or {}
+    # Secret outputs (the kubeconfig, worker_join) are left out: what this returns is read as plain
+    # config; a pool stack reads worker_join through a StackReference, which keeps it secret.
+    secret = set(value.get("secretOutputNames") or ())
+    return {k: v for k, v in (value.get("outputs") or {}).items() if k not in secret}
+
+
 def recorded_nodes() -> list[dict]:
-    """The machines the stack runs: its ``nodes`` output as the last update recorded it (the
-    engine reads the stack's own state; nothing is looked up in the cloud). Empty for a stack
-    never deployed."""
-    name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": name})
-    nodes = ((result.value or {}).get("outputs") or {}).get("nodes") or []
-    return [n for n in nodes if isinstance(n, dict) and isinstance(n.get("name"), str)]
+    """The machines the stack runs: its ``nodes`` output as the last update recorded it."""
+    return stack_nodes(stack_outputs(pulumi.get_stack()))
 
 
 def deployed_pools() -> dict[str, int]:
@@ -178,7 +240,7 @@ def legacy_hosts() -> frozenset[str]:
     return frozenset(n["name"] for n in recorded_nodes() if not n.get("host_key"))
 
 
-def load_spec() -> StackSpec:
+def load_spec() -> StackSpec | PoolStackSpec:
     """The stack config as the engine hands it to the program, validated.
 
     A broken rule ends the program with pulumi.RunError: the CLI prints the message alone
@@ -191,7 +253,9 @@ def load_spec() -> StackSpec:
     secret_keys |= set(runtime_config.get_config_secret_keys_env())
     try:
         # The program needs the stack's seed (components/render/seed.py); the capacity CLI does not.
-        return parse(config, secret_keys, seed_required_for=pulumi.get_stack(), deployed=deployed_pools())
+        return parse(
+            config, secret_keys, seed_required_for=pulumi.get_stack(), deployed=deployed_pools(), outputs=stack_outputs
+        )
     except SpecError as error:
         count = len(error.violations)
         raise pulumi.RunError(

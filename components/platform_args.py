@@ -18,6 +18,12 @@ from components.render.node_prep import NodePrepArgs, NodeRole, RegistryTrust
 from config.spec import NATIVE_ROUTING, ApiEndpointKind, Kubelet, NodeSetup, Role, StackSpec
 
 
+def platform_cluster_name(stack: str) -> str:
+    """The prefix of every OpenStack name of a platform stack's cluster (``k8s-prod``): unique per
+    stack in one project, and shared by its pool stacks' machines (``k8s-prod-<pool>-<n>``)."""
+    return f"k8s-{stack}"
+
+
 def iaas_args(spec: StackSpec, cluster_name: str) -> IaasArgs:
     """The IaaS layer's args: the network and pools as configured, what decides their groups and pairs."""
     return IaasArgs(
@@ -67,7 +73,7 @@ def cluster_settings(spec: StackSpec) -> ClusterSettings:
         event_ttl=spec.kubernetes.event_ttl,
         kubelet=kubelet_settings(spec.kubelet),
         # An all-in-one cluster (the lab) runs its workloads on the masters.
-        taint_masters=spec.count(Role.WORKER, Role.INGRESS, Role.STORAGE) > 0,
+        taint_masters=spec.count(Role.WORKER, Role.INGRESS, Role.STORAGE) + spec.budgeted() > 0,
     )
 
 

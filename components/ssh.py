@@ -83,6 +83,7 @@ def ssh_step(
     depends_on: Sequence[pulumi.Resource] = (),
     secret: bool = False,
     previous_output_in_env: bool | None = None,
+    aliases: Sequence[pulumi.Alias] = (),
 ) -> command.remote.Command:
     """One SSH step (a pulumi-command ``remote.Command``), a child of ``parent`` named ``name``.
 
@@ -90,7 +91,8 @@ def ssh_step(
     (pulumi-command's ``logging``) and its stdout/stderr are secret Outputs in the state.
     ``previous_output_in_env``: False keeps the previous run's stdout from being sent back to the
     host as an environment variable (kubeadm's steps, whose stdout is secret); None leaves
-    pulumi-command's default. Every other argument is the Command's own.
+    pulumi-command's default. ``aliases``: the step's names before a move (default: none). Every
+    other argument is the Command's own.
     """
     return command.remote.Command(
         name,
@@ -105,5 +107,6 @@ def ssh_step(
             parent=parent,
             depends_on=list(depends_on),
             additional_secret_outputs=_SECRET_OUTPUTS if secret else None,
+            aliases=list(aliases) or None,
         ),
     )

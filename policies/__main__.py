@@ -7,7 +7,14 @@ blueprint's limits. The capacity policies read the plan the program exposes as t
 """
 
 from capacity import capacity_violations
-from limits import DEFAULTS, PLATFORM, containers_violations, max_pods_violations, pods_violations
+from limits import (
+    DEFAULTS,
+    PLAN_CARRIERS,
+    containers_violations,
+    max_pods_violations,
+    nodes_violations,
+    pods_violations,
+)
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -50,15 +57,21 @@ def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 
 def _node_limit(args: StackValidationArgs, report: ReportViolation) -> None:
+    limit = int(args.get_config()["maxNodes"])
     instances = [r.props for r in args.resources if r.resource_type == INSTANCE]
-    _report(node_count_violations(instances, int(args.get_config()["maxNodes"])), report)
+    _report(node_count_violations(instances, limit), report)
+    # Across stacks: the plan a platform or pool stack carries counts every pool stack's budget.
+    for resource in args.resources:
+        if resource.resource_type in PLAN_CARRIERS:
+            _report(nodes_violations(resource.props.get("capacityPlan") or {}, limit), report, resource.urn)
 
 
 def _on_platform(check):
-    """A resource policy judging the Platform component's inputs: ``check(inputs, config)`` -> messages."""
+    """A resource policy judging the inputs of the Platform component, or of a pool stack's PoolStack
+    (its platform's plan): ``check(inputs, config)`` -> messages."""
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        if args.resource_type == PLATFORM:
+        if args.resource_type in PLAN_CARRIERS:
             _report(check(args.props, args.get_config()), report)
 
     return validate

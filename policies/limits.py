@@ -16,6 +16,11 @@ import yaml
 
 PLATFORM = "k8splatform:index:Platform"
 """The component whose inputs carry the capacity plan (``capacityPlan``) and per-pool kubelet configs."""
+POOL_STACK = "k8splatform:index:PoolStack"
+"""A pool stack's component (docs/scaling.md): its inputs carry its platform stack's plan, which counts
+every pool stack's node budget, and its own pools' kubelet configs. The limits are the cluster's, so
+a pool stack is judged on the plan of the whole cluster, not on its own share."""
+PLAN_CARRIERS = (PLATFORM, POOL_STACK)
 DEFAULTS = {"maxNodes": 5000, "maxPods": 150000, "maxContainers": 300000, "maxPodsPerNode": 100}
 
 
@@ -29,6 +34,14 @@ def count_violations(what: str, planned: int, limit: int, beside: str = "") -> l
     if planned <= limit:
         return []
     return [f"the stack plans {planned} {what}, over the limit of {limit}{beside}"]
+
+
+def nodes_violations(plan: Mapping[str, Any], limit: int) -> list[str]:
+    """The cluster's planned nodes: this stack's and the pool stacks' budgets (``total_nodes``)."""
+    nodes = int(plan.get("total_nodes") or 0)
+    if nodes <= limit:
+        return []
+    return [f"the cluster plans {nodes} Kubernetes nodes (with its pool stacks' budgets), over the limit of {limit}"]
 
 
 def pods_violations(plan: Mapping[str, Any], limit: int) -> list[str]:

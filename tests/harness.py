@@ -140,6 +140,11 @@ def _allocation_pool_start(config: dict[str, Any]) -> int:
         return int(ipaddress.IPv4Address("198.18.0.1"))
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+SECRET_EXPORTS = frozenset({"kubeconfig", "worker_join"})
+"""The exports the program makes secret (a referenced stack's ``secretOutputNames``)."""
+
+
 class _Mocks(pulumi.runtime.Mocks):
     """Echo inputs back as state; IDs are the resource names. Ports and floating IPs also get a
     fake address (see _COMPUTED) unless the program set one."""
@@ -149,10 +154,17 @@ class _Mocks(pulumi.runtime.Mocks):
         self.computed: dict[str, str] = {}
         self.recorded_outputs: dict[str, Any] = {}
         """The stack's outputs as its last update recorded them (``run_program(recorded=...)``)."""
+        self.other_outputs: dict[str, dict[str, Any]] = {}
+        """Other stacks' recorded outputs by stack name (``run_program(stacks=...)``)."""
+        self.stack = ""
         # The SDK registers resources from a thread pool: reading and bumping a counter is one step.
         self.lock = threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == STACK_REFERENCE:  # read, not registered: the referenced stack's recorded outputs
+            name = args.inputs["name"]
+            outputs = self.other_outputs.get(name.rsplit("/", 1)[-1], {})
+            return name, {"name": name, "outputs": outputs, "secretOutputNames": sorted(SECRET_EXPORTS & set(outputs))}
         state = dict(args.inputs)
         computed = _COMPUTED.get(args.typ)
         if computed and computed[0] not in state:
@@ -164,8 +176,14 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == READ_STACK_OUTPUTS:  # the stack's own recorded outputs (components/platform.py)
-            return {"name": args.args["name"], "outputs": self.recorded_outputs, "secretOutputNames": []}
+        if args.token == READ_STACK_OUTPUTS:  # a stack's recorded outputs (components/platform.py)
+            stack = args.args["name"].rsplit("/", 1)[-1]
+            outputs = self.recorded_outputs if stack == self.stack else self.other_outputs.get(stack, {})
+            return {
+                "name": args.args["name"],
+                "outputs": outputs,
+                "secretOutputNames": sorted(SECRET_EXPORTS & set(outputs)),
+            }
         # The program must not look anything up during a preview (issue: no invokes).
         raise AssertionError(f"the program called {args.token}; pass names/IDs from config instead")
 
@@ -200,12 +218,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The stack file's config map with ``{"network.podCidr": value}``-style overrides applied.
+def stack_config(
+    stack: str, overrides: dict[str, Any] | None = None, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The stack file's config map (or ``config``) with ``{"network.podCidr": value}``-style
+    overrides applied.
 
     An override value of ``None`` deletes the key.
     """
-    config = copy.deepcopy(read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
+    config = copy.deepcopy(config if config is not None else read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
     for path, value in (overrides or {}).items():
         top, *rest = path.split(".")
         key = f"{NAMESPACE}:{top}"
@@ -252,16 +273,24 @@ def run_program(
     preview: bool = True,
     into: ProgramRun | None = None,
     recorded: dict[str, Any] | None = None,
+    stacks: dict[str, dict[str, Any]] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> ProgramRun:
     """Run ``__main__.py`` for ``stack`` under mocks; raises what the program raises.
 
     The stack's secret seed is ``TEST_SEED`` (a secret) unless ``overrides`` sets ``secretSeed``.
     ``into`` receives the registrations even when the program fails (to show it registered nothing).
     ``recorded``: the stack outputs of its last update (default: none, a stack never deployed).
+    ``stacks``: other stacks' recorded outputs by name (a pool stack's platform, its siblings).
+    ``config``: the stack's config map instead of its committed file (a pool stack's; ``overrides``
+    still apply).
     """
     run = into if into is not None else ProgramRun(stack)
     mocks = _Mocks()
     mocks.recorded_outputs = dict(recorded or {})
+    mocks.other_outputs, mocks.stack = dict(stacks or {}), stack
+    # A fresh root Stack per run: set_mocks keeps the previous run's (and its exports) otherwise.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks,
         project=NAMESPACE,
@@ -271,7 +300,7 @@ def run_program(
     )
     # The engine hands structured values to the program as JSON text and decrypts secrets, naming
     # them in a list of secret keys; do the same (an override wrapped in Secret is a secret value).
-    config = stack_config(stack, overrides)
+    config = stack_config(stack, overrides, config)
     _POOL_START[0] = _allocation_pool_start(config)
     if SEED_KEY not in (overrides or {}):
         config[f"{NAMESPACE}:{SEED_KEY}"] = Secret(TEST_SEED)

@@ -46,6 +46,9 @@ kubeadm/high-availability/):
 * **A replaced machine is bootstrapped again**: the per-node steps carry its instance ID as a
   trigger (the port, and so the address, survives a rebuild).
 
+The workers' steps are worker_steps.py's, which a pool stack (components/pool_stack.py) registers
+too, with what this component exposes for it (``cluster_args``, ``worker_join``).
+
 What re-applies on a running cluster, and what needs the runbook: docs/runbooks/upgrade.md, sections 8-9.
 """
 
@@ -74,21 +77,13 @@ from components.control_plane.kubeadm_scripts import (
     render_join_script,
     render_join_secrets_command,
 )
-from components.control_plane.worker_scripts import (
-    WorkerJoin,
-    cluster_ca,
-    pool_members,
-    render_join_issuer_script,
-    render_pool_nodes_command,
-    render_pool_removal_command,
-    render_worker_join_script,
-)
+from components.control_plane.worker_scripts import WorkerJoin, cluster_ca, render_join_issuer_script
+from components.control_plane.worker_steps import WorkerSteps, join_step, kubeadm_step, worker_steps
 from components.iaas.node_pool import Node
 from components.render.kubeadm import BootstrapSecrets, ClusterArgs
 from components.render.node_prep import NodeRole, render_node_prep
 from components.render.seed import bootstrap_token, certificate_key, join_issuer_token
 from components.secret_seed import derived_secret
-from components.ssh import ssh_step
 from config.spec import KUBERNETES_ROLES, Role
 
 TYPE = "k8splatform:control_plane:KubeadmCluster"
@@ -110,6 +105,11 @@ class KubeadmCluster(pulumi.ComponentResource):
     """The control plane is up: init, the kubeconfig read, every master joined (add-ons wait for it)."""
     workers_ready: list[pulumi.Resource]
     """Every worker joined and labelled (add-ons that need schedulable workers wait for it)."""
+    worker_join: pulumi.Output[WorkerJoin] | None
+    """What a worker's join shares (preparation, pinned CA, the join issuer's token; secret), for
+    the pool stacks; None without workers and pool stacks."""
+    cluster_args: pulumi.Output[ClusterArgs]
+    """The cluster-wide kubeadm inputs (endpoint, masters, kubelet), for the pool stacks."""
 
     def __init__(self, name: str, args: KubeadmClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -166,38 +166,18 @@ class KubeadmCluster(pulumi.ComponentResource):
             control_plane.append(self._join(master, cluster, etcd, prep[master.name], after=[control_plane[-1]]))
             self._master_member(master, control_plane[-1])
         self.ready = [*control_plane, read]
-        self.workers_ready = self._workers(workers, cluster, read, after=control_plane) if workers else []
+        self.worker_join: pulumi.Output[WorkerJoin] | None = None
+        self.cluster_args = cluster
+        joins = workers or args.pool_stacks
+        self.workers_ready = self._workers(workers, cluster, read, after=control_plane) if joins else []
         self.register_outputs({"kubeconfig": self.kubeconfig, "node_names": self.node_names})
 
     # ------------------------------------------------------------------------------------- steps
 
-    def _command(
-        self,
-        step: str,
-        connection: command.remote.ConnectionArgs,
-        *,
-        create: pulumi.Input[str],
-        stdin: pulumi.Input[str] | None = None,
-        delete: str | None = None,
-        triggers: list | None = None,
-        depends_on: Sequence[pulumi.Resource] = (),
-        secret: bool = False,
-    ) -> command.remote.Command:
-        """One SSH step named ``<component>-<step>`` (``ssh_step``; ``secret``: its output is never
-        logged and is a secret Output)."""
-        return ssh_step(
-            f"{self._name}-{step}",
-            self,
-            connection,
-            create=create,
-            stdin=stdin,
-            delete=delete,
-            triggers=triggers,
-            depends_on=depends_on,
-            secret=secret,
-            # The previous run's stdout (secret) would be sent back to the host as an environment variable.
-            previous_output_in_env=False,
-        )
+    def _command(self, step: str, connection: command.remote.ConnectionArgs, **kw) -> command.remote.Command:
+        """One SSH step named ``<component>-<step>`` (``kubeadm_step``; ``secret=True``: its output is
+        never logged and is a secret Output)."""
+        return kubeadm_step(f"{self._name}-{step}", self, connection, **kw)
 
     def _prep_script(self, role: NodeRole) -> pulumi.Output[str]:
         """The role's node preparation script, trusting ``nodeSetup``'s registries and the
@@ -281,7 +261,7 @@ class KubeadmCluster(pulumi.ComponentResource):
                 v[3],
             )
         )
-        return self._join_step(node, stdin, [prep, *after])
+        return join_step(self._name, self, self._args.ssh, node, stdin, [prep, *after])
 
     def _master_member(self, node: Node, join: pulumi.Resource) -> command.remote.Command:
         """On a further master: its control-plane membership; its delete (the master removed from
@@ -307,7 +287,8 @@ class KubeadmCluster(pulumi.ComponentResource):
         read: command.remote.Command,
         after: Sequence[pulumi.Resource],
     ) -> list[pulumi.Resource]:
-        """The join issuer, each worker's join (in parallel), then one Node step per pool."""
+        """The join issuer, each worker's join (in parallel), then one Node step per pool
+        (worker_steps.py); without workers of its own (pool stacks only), the issuer alone."""
         token = derived_secret(join_issuer_token)
         issuer = self._command(
             "join-issuer",
@@ -320,66 +301,18 @@ class KubeadmCluster(pulumi.ComponentResource):
         # What every worker's join shares, computed once (thousands of workers): the CA pinned from
         # the first master's admin kubeconfig, the issuer, the preparation script.
         # Workers pull from the platform's Harbor too: their preparation trusts it like a master's.
-        shared = pulumi.Output.all(read.stdout.apply(cluster_ca), token, self._prep_script(NodeRole.WORKER)).apply(
-            lambda v: WorkerJoin(prep_script=v[2], ca_cert=v[0][0], ca_cert_hash=v[0][1], issuer_token=v[1])
+        self.worker_join = pulumi.Output.secret(
+            pulumi.Output.all(read.stdout.apply(cluster_ca), token, self._prep_script(NodeRole.WORKER)).apply(
+                lambda v: WorkerJoin(prep_script=v[2], ca_cert=v[0][0], ca_cert_hash=v[0][1], issuer_token=v[1])
+            )
         )
-        pools: dict[str, list[tuple[Node, pulumi.Resource]]] = {}
-        for worker in workers:
-            join = self._worker_join(worker, cluster, pulumi.Output.secret(shared), [*after, issuer])
-            pools.setdefault(worker.pool, []).append((worker, join))
-        return [self._pool_nodes(pool, members) for pool, members in pools.items()]
-
-    def _worker_join(
-        self,
-        node: Node,
-        cluster: pulumi.Output[ClusterArgs],
-        shared: pulumi.Output[WorkerJoin],
-        after: Sequence[pulumi.Resource],
-    ) -> command.remote.Command:
-        """On the worker: its preparation, its own fresh token (through the API endpoint), ``kubeadm
-        join`` (skipped once joined). One step, so a retried join always creates a new token."""
-        settings = self._args.cluster
-        stdin = pulumi.Output.all(cluster, node.private_ip, shared).apply(
-            lambda v: render_worker_join_script(v[0], kubernetes_node(settings, node, v[1]), v[2])
+        steps = WorkerSteps(
+            settings=self._args.cluster,
+            cluster=cluster,
+            join=self.worker_join,
+            ssh=self._args.ssh,
+            first_master=self._first,
+            drain_timeout=self._args.drain_timeout,
+            after=[*after, issuer],
         )
-        return self._join_step(node, stdin, after)
-
-    def _join_step(
-        self, node: Node, stdin: pulumi.Output[str], after: Sequence[pulumi.Resource]
-    ) -> command.remote.Command:
-        """``<node>-join`` on ``node``: the rendered join script on secret stdin, again on a rebuilt machine."""
-        return self._command(
-            f"{node.name}-join",
-            self._args.ssh.connection(node.private_ip, node.host_key),
-            create=remote_script_command("kubeadm-join"),
-            stdin=pulumi.Output.secret(stdin),
-            triggers=[node.instance_id],
-            depends_on=after,
-            secret=True,
-        )
-
-    def _pool_nodes(self, pool: str, members: list[tuple[Node, pulumi.Resource]]) -> command.remote.Command:
-        """From the first master, after the pool's joins: annotate, label and taint its Nodes; drain
-        and delete those that left the pool; on delete (the pool or its stack goes), drain them all.
-
-        No triggers: a replacement would run the delete (drain the whole pool). The members' instance
-        IDs are its input, so it depends on every machine of the pool and Pulumi deletes it (drain)
-        before any of them; a removed member is drained by its update, which runs before the deletes.
-        """
-        settings, timeout = self._args.cluster, self._args.drain_timeout
-        sample = members[0][0]
-        cluster_name = sample.name.rsplit("-", 1)[0].removesuffix(f"-{pool}")  # <cluster>-<pool>-<n>
-        create = pulumi.Output.all(sample.private_ip).apply(
-            lambda v: render_pool_nodes_command(cluster_name, pool, kubernetes_node(settings, sample, v[0]), timeout)
-        )
-        stdin = pulumi.Output.all(*[n.instance_id for n, _ in members]).apply(
-            lambda ids: pool_members([(n.name, i) for (n, _), i in zip(members, ids, strict=True)])
-        )
-        return self._command(
-            f"pool-{pool}-nodes",
-            self._first,
-            create=create,
-            stdin=stdin,
-            delete=render_pool_removal_command(cluster_name, pool, timeout),
-            depends_on=[join for _, join in members],
-        )
+        return worker_steps(self._name, self, steps, workers) if workers else [issuer]

@@ -76,6 +76,11 @@ def floating_ip_pool(network: NetworkSpec, role: Role) -> str | None:
     return network.external_network_name if wants else None
 
 
+def key_pair_name(cluster_name: str) -> str:
+    """The Nova key pair of a cluster's machines (its pool stacks' machines boot with it too)."""
+    return f"{cluster_name}-admin"
+
+
 class Iaas(pulumi.ComponentResource):
     """Network, security groups, node pools, key pair and floating IPs of one stack."""
 
@@ -98,7 +103,7 @@ class Iaas(pulumi.ComponentResource):
         super().__init__("k8splatform:iaas:Iaas", name, None, opts)
         cluster, net = args.cluster_name, args.network
         child = pulumi.ResourceOptions(parent=self)
-        self.key_pair_name = f"{cluster}-admin"
+        self.key_pair_name = key_pair_name(cluster)
         # Nova key pair names are unique: replace by deleting first. Instances reference the plain
         # name, so a rotated public key replaces the key pair only (running machines keep the old
         # key in authorized_keys until the bootstrap layer rotates it).

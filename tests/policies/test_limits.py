@@ -147,3 +147,16 @@ def test_committed_policy_configs_list_every_flavor_the_stacks_use():
         spec = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
         for name, pool in spec.node_pools.items():
             assert flavors[pool.flavor] == {"vcpu": pool.vcpu, "ramGib": pool.ram_gib}, (stack, name)
+
+
+def test_the_node_limit_holds_on_the_sum_of_the_platform_and_its_pool_stacks_budgets():
+    """A platform's plan counts every pool stack's budget; a pool stack carries that plan (issue 14)."""
+    from limits import nodes_violations
+
+    inputs = _plan("prod", {"poolStacks": {"prod-pool-a": 150, "prod-pool-b": 50}})
+    planned = inputs["capacityPlan"]["total_nodes"]
+    assert planned == _plan("prod")["capacityPlan"]["total_nodes"] + 200
+    assert nodes_violations(inputs["capacityPlan"], planned) == []
+    assert nodes_violations(inputs["capacityPlan"], planned - 1) == [
+        f"the cluster plans {planned} Kubernetes nodes (with its pool stacks' budgets), over the limit of {planned - 1}"
+    ]
