@@ -154,14 +154,32 @@ def test_preview_runs_each_changed_stack_with_the_pack_its_config_and_the_report
     _secrets_from_github(preview)
 
 
+def test_pool_stacks_of_a_platform_are_the_files_naming_it(tmp_path):
+    from scripts.changed_stacks import pool_stacks_of
+
+    (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  k8s-platform:environment: prod\n")
+    (tmp_path / "Pulumi.prod-pool-a.yaml").write_text("config:\n  k8s-platform:platformStack: prod\n")
+    (tmp_path / "Pulumi.prod-pool-b.yaml").write_text('config:\n  k8s-platform:platformStack: "prod"\n')
+    (tmp_path / "Pulumi.test-pool.yaml").write_text("config:\n  k8s-platform:platformStack: test\n")
+    assert pool_stacks_of("prod", tmp_path) == ["prod-pool-a", "prod-pool-b"]
+    assert pool_stacks_of("test", tmp_path) == ["test-pool"] and pool_stacks_of("lab", tmp_path) == []
+    assert pool_stacks_of("prod") == [], "no pool stack is committed (docs/scaling.md shows one)"
+
+
 def test_deploy_updates_test_then_prod_behind_their_environments():
     workflow = load("deploy.yml")
     assert workflow["on"] == {"push": {"branches": ["main"]}}
-    jobs = workflow["jobs"]
+    jobs = dict(workflow["jobs"])
+    listing, pools = jobs.pop("pool-stacks"), jobs.pop("prod-pools")
     assert {name: job["with"]["stack"] for name, job in jobs.items()} == {"test": "test", "prod": "prod"}
     assert all(job["uses"] == "./.github/workflows/up.yml" and job["secrets"] == "inherit" for job in jobs.values())
     assert jobs["prod"]["needs"] == "test"
     assert set(j["with"]["stack"] for j in jobs.values()) <= set(committed_stacks())
+    # prod's pool stacks after prod, in parallel, each through the same up.yml as its own environment.
+    assert listing["needs"] == "prod" and "--pool-stacks-of prod" in listing["steps"][-1]["run"]
+    assert pools["needs"] == "pool-stacks" and pools["uses"] == "./.github/workflows/up.yml"
+    assert pools["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.pool-stacks.outputs.stacks) }}"
+    assert pools["with"]["stack"] == "${{ matrix.stack }}" and pools["secrets"] == "inherit"
 
     up_workflow = load("up.yml")
     assert set(up_workflow["on"]) == {"workflow_call"}
