@@ -3,8 +3,8 @@
     venv/bin/python -m bench.preview [--sizes 50,500,5000] [--stacks lab,test,prod] [--out FILE]
                                      [--floor-max N] [--engine-max N]
 
-For each committed stack and each prod-shaped config of N workers (the 5000 case is 4997 workers +
-3 masters: the blueprint's limit counts every node) it measures:
+For each committed stack and each prod-shaped config of N workers (the 5000 case is 4992 workers and
+prod's 3 masters, 2 ingress and 3 storage nodes: the blueprint's limit counts every node) it measures:
 
 - engine: the real preview as a user runs it, ``scripts/pulumi <stack> preview`` (real CLI, the
   project's command/openstack plugins, the policy pack through its launcher, checkpoints skipped as
@@ -48,24 +48,23 @@ class Measurement:
 
 
 def synthetic(workers: int) -> dict:
-    """Overrides turning the prod stack into one with ``workers`` worker nodes on a big enough network."""
+    """Overrides turning the prod stack into one with ``workers`` worker nodes on a big enough network:
+    prod's masters, ingress and storage pools (the add-ons run there) and one worker pool, capped so
+    that the cluster has at most 5000 nodes."""
     from tests.harness import stack_config
 
-    masters = stack_config("prod")["k8s-platform:nodePools"]["master"]["count"]
+    pools = stack_config("prod")["k8s-platform:nodePools"]
+    others = sum(p["count"] for name, p in pools.items() if name in ("master", "ingress", "storage"))
     return {
         "network.nodeCidr": "10.16.0.0/16",
         "network.allocationPool": {"start": "10.16.1.0", "end": "10.16.255.250"},
         "network.apiVip": "10.16.0.10",
         "network.podCidr": "100.64.0.0/10",
         "network.serviceCidr": "172.16.0.0/16",
-        "network.ingressFloatingIp": False,
-        "network.publicIngressCidrs": [],
         "workloads": [{"name": "web", "apps": 10, "replicas": 3, "cpu": "500m", "memory": "1Gi"}],
         "nodePools.ssd": None,
         "nodePools.gpu": None,
-        "nodePools.ingress": None,
-        "nodePools.storage": None,
-        "nodePools.worker.count": min(workers, 5000 - masters),
+        "nodePools.worker.count": min(workers, 5000 - others),
     }
 
 
@@ -89,7 +88,12 @@ def real_preview(tmp: Path, stack: str, workers: int) -> dict:
 
     workspace = Workspace(tmp)
     workspace.write_stack(stack, overrides=synthetic(workers) if workers else None)
-    workspace.pulumi(stack, "init-secrets")  # setup, not timed
+    return timed_preview(workspace, stack)
+
+
+def timed_preview(workspace, stack: str) -> dict:
+    """The stack's seed (setup, not timed), then its real preview, timed; exits on a failed preview."""
+    workspace.pulumi(stack, "init-secrets")
     start = time.perf_counter()
     run = workspace.preview(stack)
     wall = time.perf_counter() - start
