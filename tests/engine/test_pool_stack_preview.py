@@ -84,6 +84,17 @@ def test_a_pool_stack_over_its_budget_fails_before_any_resource(platform):
     assert run.type_counts() == {}
 
 
+def test_a_pool_stack_of_a_platform_never_deployed_fails_naming_the_key(tmp_path, toolchain):
+    """The backend has no such stack: the engine's read of its outputs fails, the rule says what to do."""
+    workspace = Workspace(tmp_path)
+    run = pool_preview(workspace, 3)
+    assert not run.ok
+    text = run.stdout + run.stderr
+    assert f"{NAMESPACE}:platformStack: stack 'prod' has recorded no outputs: deploy it first" in text, text[-3000:]
+    assert "Traceback" not in text
+    assert run.type_counts() == {}
+
+
 # ------------------------------------------------------------- moving a pool out of the platform
 
 
