@@ -35,7 +35,7 @@ else:
     pulumi.export("kubeconfig", platform.kubeadm.kubeconfig)
 
     # Pool stacks (docs/scaling.md): their budgets, and what they read of this stack
-    pulumi.export(BUDGETS_OUTPUT, dict(spec.pool_stacks))
+    pulumi.export(BUDGETS_OUTPUT, {name: budget.model_dump(mode="json") for name, budget in spec.pool_stacks.items()})
     if platform.for_pools is not None:
         pulumi.export(POOL_STACK_OUTPUT, platform.for_pools[0])
         pulumi.export(WORKER_JOIN_OUTPUT, platform.for_pools[1])

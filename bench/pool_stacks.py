@@ -40,6 +40,10 @@ def pool_stack(index: int) -> str:
     return f"prod-pool-{index:02d}"
 
 
+def pool_name(index: int) -> str:
+    return f"batch{index:02d}"
+
+
 def pool_config(index: int, workers: int) -> dict:
     from tests.harness import NAMESPACE, stack_config
 
@@ -47,7 +51,7 @@ def pool_config(index: int, workers: int) -> dict:
     return {
         f"{NAMESPACE}:environment": "prod",
         f"{NAMESPACE}:platformStack": PLATFORM,
-        f"{NAMESPACE}:nodePools": {f"batch{index:02d}": dict(worker, count=workers)},
+        f"{NAMESPACE}:nodePools": {pool_name(index): dict(worker, count=workers)},
     }
 
 
@@ -60,7 +64,7 @@ def child(kind: str, stack: str, workers: int, count: int) -> dict:
 
     workspace = Workspace(Path(os.environ[WORKSPACE]))
     if kind == "deploy":
-        budgets = {pool_stack(i): workers for i in range(1, count + 1)}
+        budgets = {pool_stack(i): {"nodes": workers, "pools": [pool_name(i)]} for i in range(1, count + 1)}
         start = time.perf_counter()
         deployed_workspace(workspace, PLATFORM, {**synthetic(PLATFORM_WORKERS), "poolStacks": budgets})
         return {"wall_s": time.perf_counter() - start, "resources": 0}

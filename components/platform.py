@@ -35,7 +35,7 @@ from components.pool_contract import PlatformForPools, dump_join, dump_platform
 from components.render.kubeadm import render_kubelet_configuration
 from components.ssh import SshAccess
 from config.load import parse
-from config.rules_pools import recorded_nodes as stack_nodes
+from config.rules_pools import machines
 from config.spec import KUBERNETES_ROLES, PoolStackSpec, Role, SpecError, StackSpec
 from planning.capacity import plan
 
@@ -207,6 +207,8 @@ def policy_inputs(spec: StackSpec, capacity_plan: dict) -> dict:
 
 
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+UNKNOWN_STACK = "unknown stack"
+"""The engine's error for a stack the backend does not have (a pool stack's platform, mistyped)."""
 """The engine's builtin invoke behind StackReference: a stack's outputs from its last update."""
 
 
@@ -216,8 +218,14 @@ def stack_outputs(stack: str) -> dict[str, Any]:
     name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{stack}"
     try:
         result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": name})
-    except Exception:  # the engine's "no such stack": the rules say what that means for this stack
-        return {}
+    except Exception as error:  # the SDK raises a bare Exception with the engine's message
+        if UNKNOWN_STACK in str(error):
+            return {}  # the rules say what a missing stack means where they read it
+        # Anything else (a backend that does not answer) stops the program: the rules that compare
+        # with what is deployed must not pass on missing data.
+        raise pulumi.RunError(
+            f"reading the recorded outputs of stack {stack} failed, nothing was changed: {error}"
+        ) from None
     value = result.value or {}
     # Secret outputs (the kubeconfig, worker_join) are left out: what this returns is read as plain
     # config; a pool stack reads worker_join through a StackReference, which keeps it secret.
@@ -227,7 +235,7 @@ def stack_outputs(stack: str) -> dict[str, Any]:
 
 def recorded_nodes() -> list[dict]:
     """The machines the stack runs: its ``nodes`` output as the last update recorded it."""
-    return stack_nodes(stack_outputs(pulumi.get_stack()))
+    return machines(stack_outputs(pulumi.get_stack()))
 
 
 def deployed_pools() -> dict[str, int]:

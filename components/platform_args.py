@@ -73,7 +73,7 @@ def cluster_settings(spec: StackSpec) -> ClusterSettings:
         event_ttl=spec.kubernetes.event_ttl,
         kubelet=kubelet_settings(spec.kubelet),
         # An all-in-one cluster (the lab) runs its workloads on the masters.
-        taint_masters=spec.count(Role.WORKER, Role.INGRESS, Role.STORAGE) + spec.budgeted() > 0,
+        taint_masters=spec.count(Role.WORKER, Role.INGRESS, Role.STORAGE) > 0,
     )
 
 

@@ -45,16 +45,18 @@ class PlatformForPools:
     """Extra source addresses of a Kubernetes node's port (native-routing CNI: pod, service CIDRs)."""
     environment: str
     ssh_user: str
-    bastion_host: str | None
-    bastion_host_key: str | None
     first_master: str
     """The first master's private address: the pool steps (labels, taints, drains) run there."""
-    first_master_host_key: str | None
     settings: ClusterSettings
     cluster: ClusterArgs
     drain_timeout: str
     kubelet_configuration: str
     """The workers' rendered KubeletConfiguration (the policy pack's ``kubeletConfigurations``)."""
+    # Optional, with defaults: the engine hands a stack output's null values to the program as
+    # missing keys (a platform without a bastion, a first master recorded without a host key).
+    bastion_host: str | None = None
+    bastion_host_key: str | None = None
+    first_master_host_key: str | None = None
 
 
 _PLATFORM = TypeAdapter(PlatformForPools)

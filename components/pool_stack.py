@@ -25,7 +25,14 @@ import pulumi
 
 from components.control_plane.worker_steps import WorkerSteps, worker_steps
 from components.iaas.node_pool import Node, NodePool, NodePoolArgs
-from components.pool_contract import POOL_STACK_OUTPUT, WORKER_JOIN_OUTPUT, PlatformForPools, load_join, load_platform
+from components.pool_contract import (
+    BUDGETS_OUTPUT,
+    POOL_STACK_OUTPUT,
+    WORKER_JOIN_OUTPUT,
+    PlatformForPools,
+    load_join,
+    load_platform,
+)
 from components.ssh import SshAccess
 from config.spec import PoolStackSpec, config_path
 
@@ -45,6 +52,9 @@ class PoolStackArgs:
     capacity_plan: dict
     """The platform stack's recorded capacity plan, which counts this stack's budget: what the
     policy pack judges the cluster's limits on (the sum across stacks)."""
+    node_budget: int
+    """The most machines this stack may run (``poolStacks.<stack>.nodes`` of the platform): the
+    policy pack checks the stack's instances against it, as the config rules do."""
 
 
 class PoolStack(pulumi.ComponentResource):
@@ -57,6 +67,7 @@ class PoolStack(pulumi.ComponentResource):
         spec, platform = args.spec, args.platform
         inputs = {
             "platformStack": spec.platform_stack,
+            "nodeBudget": args.node_budget,
             "capacityPlan": args.capacity_plan,
             "kubeletConfigurations": {pool: platform.kubelet_configuration for pool in spec.node_pools},
         }
@@ -122,4 +133,10 @@ def pool_stack_args(spec: PoolStackSpec, recorded: dict) -> PoolStackArgs:
             f"{spec.platform_stack} recorded no usable `{POOL_STACK_OUTPUT}` output: run its up with this version "
             "of the program"
         ) from None
-    return PoolStackArgs(spec=spec, platform=platform, capacity_plan=dict(recorded.get("capacity_plan") or {}))
+    budget = (recorded.get(BUDGETS_OUTPUT) or {})[pulumi.get_stack()]  # checked by the config rules
+    return PoolStackArgs(
+        spec=spec,
+        platform=platform,
+        capacity_plan=dict(recorded.get("capacity_plan") or {}),
+        node_budget=int(budget["nodes"]),
+    )

@@ -22,8 +22,8 @@ from config.rules_pools import (
     POOL_STACK_KEYS,
     StackOutputs,
     platform_keys,
+    platform_pool_stacks,
     pool_stack,
-    pool_stack_removal,
 )
 from config.rules_rollout import master_removal
 from config.spec import NAMESPACE, PoolStackSpec, SpecError, StackSpec, config_path
@@ -123,7 +123,7 @@ def parse(
     if not violations and deployed:
         violations = list(master_removal(spec, deployed))
     if not violations and outputs is not None and seed_required_for is not None:
-        violations = list(pool_stack_removal(spec, outputs(seed_required_for), outputs))
+        violations = list(platform_pool_stacks(spec, seed_required_for, outputs(seed_required_for), outputs))
     if violations:
         raise SpecError(violations)
     return spec

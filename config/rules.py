@@ -181,6 +181,26 @@ def _scale(spec: StackSpec) -> Iterator[Violation]:
         )
 
 
+def _pool_stacks(spec: StackSpec) -> Iterator[Violation]:
+    """``poolStacks``: the platform keeps a worker pool of its own (the pool stacks' ports carry its
+    security group; the add-ons' Deployments run there), and each pool name is in one place."""
+    if not spec.pool_stacks:
+        return
+    if not spec.pools(Role.WORKER):
+        yield (
+            config_path(("poolStacks",)),
+            "needs a worker pool in this stack: the pool stacks' machines carry its security group, "
+            "and the platform's Deployments run on it",
+        )
+    owner = {name: "this stack's nodePools" for name in spec.node_pools}
+    for stack, budget in spec.pool_stacks.items():
+        for name in budget.pools:
+            if name in owner:
+                where = config_path(("poolStacks", stack, "pools"))
+                yield where, f"{name!r} is also in {owner[name]}: a pool has one stack"
+            owner.setdefault(name, f"poolStacks.{stack}.pools")
+
+
 def _sizing(spec: StackSpec) -> Iterator[Violation]:
     for name, pool in spec.pools():
         kind = ROLE_SIZING[pool.role]
@@ -371,6 +391,7 @@ STAGES: tuple[tuple[Callable[[StackSpec], Iterator[Violation]], ...], ...] = (
             _cidrs,
             _addresses,
             _scale,
+            _pool_stacks,
             _sizing,
             _ssd,
             _cni,

@@ -5,15 +5,16 @@ its platform (``platformStack``) and runs worker pools only. What one stack know
 what that stack's last update recorded as outputs, read through the engine before any resource
 (``pulumi:pulumi:readStackOutputs``, the invoke behind StackReference; components/platform.py):
 
-* ``environment``, ``pool_stacks`` (the budgets) and ``nodes`` of the platform stack;
-* ``nodes`` of every pool stack.
+* ``environment`` and ``pool_stacks`` (the budgets and pool names) of the platform stack;
+* ``nodes`` of every pool stack (what it runs).
 
-So a pool stack refuses a count above its budget, a platform that does not list it, another
-environment, and a pool name another stack of the cluster already uses (machine names are
-``<platform cluster>-<pool>-<n>``); a platform refuses dropping a pool stack that still runs
-nodes, or a budget below what it runs (its nodes are drained only by the pool stack's own
-``destroy``). Each budget counts towards the cluster's limits in the platform's own rules
-(config/rules.py: nodes, addresses, pod ranges), so the sum holds by construction. Same form as
+So a pool stack refuses a count above its budget, a pool its platform does not list for it, a
+platform that does not budget it, and another environment; a platform refuses dropping a pool
+stack that still runs nodes, a budget below what it runs, or unlisting a pool it runs (its nodes
+are drained only by the pool stack's own ``destroy``). The platform owns every pool name of its
+cluster (machine names are ``<platform cluster>-<pool>-<n>`` in every stack), and its own rules
+(config/rules.py) keep each name in one place and count each budget towards the cluster's
+limits, addresses and pod ranges, so the sum holds by construction. Same form as
 config/rules.py: ``(config key path, what is wrong)``.
 """
 
@@ -23,8 +24,10 @@ from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from typing import Any
 
+from pydantic import ValidationError
+
 from config.rules_endpoint import Violation
-from config.spec import PoolStackSpec, StackSpec, config_path
+from config.spec import PoolStackBudget, PoolStackSpec, StackSpec, config_path
 
 StackOutputs = Callable[[str], Mapping[str, Any]]
 """Stack name -> the outputs its last update recorded (empty: never deployed, or no such stack)."""
@@ -34,7 +37,7 @@ PLATFORM_SECRETS = ("keepalivedAuthPass", "etcdBackupS3Credentials")
 """Secrets only a platform stack uses (a pool stack has its own secretSeed, and may have an sshPrivateKey)."""
 
 
-def recorded_nodes(outputs: Mapping[str, Any]) -> list[dict]:
+def machines(outputs: Mapping[str, Any]) -> list[dict]:
     """The ``nodes`` output's machines (each a dict with ``name`` and ``pool``)."""
     nodes = outputs.get("nodes") or []
     return [n for n in nodes if isinstance(n, dict) and isinstance(n.get("name"), str)]
@@ -56,7 +59,7 @@ def platform_keys(data: Mapping[str, Any], platform: str) -> Iterator[Violation]
 
 
 def pool_stack(spec: PoolStackSpec, stack: str, outputs: StackOutputs) -> Iterator[Violation]:
-    """What a pool stack must agree on with its platform stack and its sibling pool stacks."""
+    """What a pool stack must agree on with its platform stack's recorded outputs."""
     platform = spec.platform_stack
     where = config_path(("platformStack",))
     if platform == stack:
@@ -68,40 +71,46 @@ def pool_stack(spec: PoolStackSpec, stack: str, outputs: StackOutputs) -> Iterat
                       "or correct the name (a stack of this project in the same backend)")  # fmt: skip
         return
     budgets = recorded.get("pool_stacks")
-    if not isinstance(budgets, Mapping) or stack not in budgets:
-        yield where, (f"{platform} lists no node budget for this stack: add `poolStacks: {{{stack}: <nodes>}}` "
-                      f"to Pulumi.{platform}.yaml and run its up first")  # fmt: skip
+    budget = _budget(budgets.get(stack) if isinstance(budgets, Mapping) else None)
+    if budget is None:
+        yield where, (f"{platform} lists no budget for this stack: add `poolStacks: {{{stack}: {{nodes: <n>, "
+                      f"pools: [<names>]}}}}` to Pulumi.{platform}.yaml and run its up first")  # fmt: skip
         return
     if recorded.get("environment") != spec.environment.value:
         theirs = recorded.get("environment")
         yield config_path(("environment",)), f"{spec.environment.value} differs from the platform stack's {theirs!r}"
-    budget, nodes = int(budgets[stack]), spec.count()
-    if nodes > budget:
-        yield config_path(("nodePools",)), (f"{nodes} machines exceed this stack's node budget of {budget} "
-                                            f"(poolStacks.{stack} of the platform stack {platform})")  # fmt: skip
-    owners = {n["pool"]: platform for n in recorded_nodes(recorded) if isinstance(n.get("pool"), str)}
-    for sibling in sorted(set(budgets) - {stack}):
-        owners.update({n["pool"]: sibling for n in recorded_nodes(outputs(sibling)) if isinstance(n.get("pool"), str)})
+    if spec.count() > budget.nodes:
+        yield (
+            config_path(("nodePools",)),
+            (
+                f"{spec.count()} machines exceed this stack's node budget of {budget.nodes} "
+                f"(poolStacks.{stack}.nodes of the platform stack {platform})"
+            ),
+        )
     for name in spec.node_pools:
-        if name in owners:
+        if name not in budget.pools:
             yield (
                 config_path(("nodePools", name)),
                 (
-                    f"the pool name is taken by stack {owners[name]}: machines are named <cluster>-<pool>-<n>, "
-                    "so a pool name is unique across a platform and its pool stacks"
+                    f"is not a pool {platform} lists for this stack (poolStacks.{stack}.pools: "
+                    f"{', '.join(budget.pools)}): the platform owns its cluster's pool names "
+                    "(machines are <cluster>-<pool>-<n>)"
                 ),
             )
 
 
-def pool_stack_removal(spec: StackSpec, own: Mapping[str, Any], outputs: StackOutputs) -> Iterator[Violation]:
-    """A platform may not drop a pool stack, or lower its budget, below the nodes it runs: only the
-    pool stack's ``destroy`` (or a lower count there) drains and deletes them. ``own``: this stack's
-    recorded outputs (the budgets it recorded)."""
+def platform_pool_stacks(
+    spec: StackSpec, stack: str, own: Mapping[str, Any], outputs: StackOutputs
+) -> Iterator[Violation]:
+    """A platform may not budget itself, nor drop a pool stack, lower its budget or unlist a pool
+    below what that stack runs: only the pool stack's ``destroy`` (or lower counts there) drains
+    and deletes its nodes. ``own``: this stack's recorded outputs (the budgets it recorded)."""
+    if stack in spec.pool_stacks:
+        yield config_path(("poolStacks", stack)), "is this stack itself: a pool stack is another stack of the project"
     before = own.get("pool_stacks")
     dropped = [s for s in before if s not in spec.pool_stacks] if isinstance(before, Mapping) else []
-    stacks = [*spec.pool_stacks, *dropped]
-    for name in stacks:
-        running = len(recorded_nodes(outputs(name)))
+    for name in [*spec.pool_stacks, *dropped]:
+        running = machines(outputs(name)) if name != stack else []
         if not running:
             continue
         budget = spec.pool_stacks.get(name)
@@ -109,15 +118,32 @@ def pool_stack_removal(spec: StackSpec, own: Mapping[str, Any], outputs: StackOu
             yield (
                 config_path(("poolStacks",)),
                 (
-                    f"drops pool stack {name}, which runs {running} nodes: destroy it first "
+                    f"drops pool stack {name}, which runs {len(running)} nodes: destroy it first "
                     f"(`scripts/pulumi {name} destroy` drains them), then remove it"
                 ),
             )
-        elif budget < running:
+            continue
+        if budget.nodes < len(running):
             yield (
-                config_path(("poolStacks", name)),
-                (f"{budget} is below the {running} nodes pool stack {name} runs: lower its pools' counts there first"),
+                config_path(("poolStacks", name, "nodes")),
+                (
+                    f"{budget.nodes} is below the {len(running)} nodes pool stack {name} runs: "
+                    "lower its counts there first"
+                ),
             )
+        unlisted = sorted({n.get("pool") for n in running} - set(budget.pools) - {None})
+        if unlisted:
+            yield (
+                config_path(("poolStacks", name, "pools")),
+                (f"pool stack {name} still runs {', '.join(unlisted)}: remove those pools there first"),
+            )
+
+
+def _budget(value: Any) -> PoolStackBudget | None:
+    try:
+        return PoolStackBudget.model_validate(value)
+    except ValidationError:
+        return None
 
 
 def _snake(camel: str) -> str:

@@ -103,6 +103,27 @@ def _stack_name(value: str) -> str:
 StackName = Annotated[str, BeforeValidator(lambda v: _stack_name(v) if isinstance(v, str) else v)]
 
 
+class PoolStackBudget(_Model):
+    """What a platform stack grants one of its pool stacks (docs/scaling.md)."""
+
+    nodes: int = Field(ge=1)
+    """The most machines the pool stack may run, in all its pools."""
+    pools: tuple[str, ...] = Field(min_length=1)
+    """The names of its pools. The platform owns every pool name of its cluster (machines are
+    ``<cluster>-<pool>-<n>`` and a pool's Node step selects its Nodes by that name), so each is
+    listed once, here or in the platform's own ``nodePools``."""
+
+    @field_validator("pools")
+    @classmethod
+    def _names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for name in v:
+            if not _DNS_LABEL.match(name):
+                raise ValueError(f"pool name {name!r} must be a DNS label (a-z, 0-9, '-'), <= 32 chars")
+        if len(set(v)) != len(v):
+            raise ValueError("a pool name appears twice")
+        return v
+
+
 class _PooledSpec(_Model):
     """What every stack has: its environment and its node pools."""
 
@@ -147,10 +168,11 @@ class StackSpec(_PooledSpec):
     """Package mirrors, trusted registries (Harbor CA) and NTP servers of the Kubernetes nodes."""
     workloads: tuple[Workload, ...] = ()
     """Inventory for the capacity plan: apps x replicas x requests."""
-    pool_stacks: dict[StackName, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
-    """Pool stacks of this platform (docs/scaling.md) by stack name -> node budget: the most
-    machines that stack may run. The budgets count towards the cluster's limits, addresses and pod
-    ranges here, and each pool stack refuses a count above its own. Default: none."""
+    pool_stacks: dict[StackName, PoolStackBudget] = Field(default_factory=dict)
+    """Pool stacks of this platform (docs/scaling.md) by stack name -> ``{nodes, pools}``: the most
+    machines that stack may run and the names of its pools. The budgets count towards the
+    cluster's limits, addresses and pod ranges here, and each pool stack refuses a count above its
+    own or a pool not listed for it. Default: none."""
     ssh_public_key: str
     """OpenSSH public key (one line, ``ssh-ed25519 AAAA... comment``) installed on every machine as
     the stack's Nova key pair; the bootstrap layer logs in with its private half. Not a secret."""
@@ -170,7 +192,7 @@ class StackSpec(_PooledSpec):
 
     def budgeted(self) -> int:
         """Machines the pool stacks may run (the sum of ``poolStacks``)."""
-        return sum(self.pool_stacks.values())
+        return sum(budget.nodes for budget in self.pool_stacks.values())
 
     def cluster_nodes(self) -> int:
         """Kubernetes nodes of the whole cluster as planned: this stack's and its pool stacks' budgets."""
@@ -249,6 +271,7 @@ __all__ = [
     "OctaviaLbMethod",
     "OctaviaMonitor",
     "PkiEpoch",
+    "PoolStackBudget",
     "PoolStackSpec",
     "Quantity",
     "RegistryCa",

@@ -282,7 +282,7 @@ def format_plan(spec: StackSpec, result: CapacityPlan) -> str:
             f"{status} (bound by {p.bound_by}; {pool.vcpu}C/{pool.ram_gib}G nodes)"
         )
     limits = result.limits
-    budgets = ", ".join(f"{name} {nodes}" for name, nodes in spec.pool_stacks.items())
+    budgets = ", ".join(f"{name} {budget.nodes}" for name, budget in spec.pool_stacks.items())
     lines += [
         "",
         f"cluster nodes {result.total_nodes:>7} / {limits.max_nodes}"

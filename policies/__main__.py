@@ -10,6 +10,8 @@ from capacity import capacity_violations
 from limits import (
     DEFAULTS,
     PLAN_CARRIERS,
+    POOL_STACK,
+    budget_violations,
     containers_violations,
     max_pods_violations,
     nodes_violations,
@@ -28,7 +30,7 @@ from pulumi_policy import (
 
 from data_safety import VOLUME, unprotected_violations
 from exposure import SECURITY_GROUP_RULE, world_open_violations
-from sizing import INSTANCE, instance_sizing_violations, node_count_violations
+from sizing import INSTANCE, instance_sizing_violations, kubernetes_nodes, node_count_violations
 
 
 def _report(messages: list[str], report: ReportViolation, urn: str | None = None) -> None:
@@ -60,10 +62,14 @@ def _node_limit(args: StackValidationArgs, report: ReportViolation) -> None:
     limit = int(args.get_config()["maxNodes"])
     instances = [r.props for r in args.resources if r.resource_type == INSTANCE]
     _report(node_count_violations(instances, limit), report)
-    # Across stacks: the plan a platform or pool stack carries counts every pool stack's budget.
+    # Across stacks: the plan a platform or pool stack carries counts every pool stack's budget,
+    # and a pool stack stays within its own.
     for resource in args.resources:
         if resource.resource_type in PLAN_CARRIERS:
             _report(nodes_violations(resource.props.get("capacityPlan") or {}, limit), report, resource.urn)
+        if resource.resource_type == POOL_STACK:
+            nodes = kubernetes_nodes(instances)
+            _report(budget_violations(nodes, resource.props.get("nodeBudget")), report, resource.urn)
 
 
 def _on_platform(check):

@@ -44,6 +44,13 @@ def nodes_violations(plan: Mapping[str, Any], limit: int) -> list[str]:
     return [f"the cluster plans {nodes} Kubernetes nodes (with its pool stacks' budgets), over the limit of {limit}"]
 
 
+def budget_violations(nodes: int, budget: Any) -> list[str]:
+    """A pool stack's Kubernetes nodes against its budget from the platform stack (``nodeBudget``)."""
+    if budget is None or nodes <= int(budget):
+        return []
+    return [f"the pool stack has {nodes} Kubernetes nodes, over its budget of {int(budget)} from its platform stack"]
+
+
 def pods_violations(plan: Mapping[str, Any], limit: int) -> list[str]:
     pods = plan_total(plan, "pods")
     beside = f" (the nodes could hold {int(plan.get('pod_capacity') or 0)}: Kubernetes nodes x kubelet maxPods)"

@@ -81,7 +81,12 @@ def boot_volume_gib(props: Mapping[str, Any]) -> int | None:
     return None
 
 
+def kubernetes_nodes(instances: list[Mapping[str, Any]]) -> int:
+    """Instances whose role joins Kubernetes (their metadata's ``k8s-platform.role``)."""
+    return sum(1 for p in instances if (p.get("metadata") or {}).get(PREFIX + "role") in KUBERNETES_ROLES)
+
+
 def node_count_violations(instances: list[Mapping[str, Any]], limit: int = MAX_NODES) -> list[str]:
     """The cluster may not grow past the Kubernetes node limit (5000, blueprint; the pack's config)."""
-    nodes = sum(1 for p in instances if (p.get("metadata") or {}).get(PREFIX + "role") in KUBERNETES_ROLES)
+    nodes = kubernetes_nodes(instances)
     return [f"the stack has {nodes} Kubernetes nodes, over the limit of {limit}"] if nodes > limit else []

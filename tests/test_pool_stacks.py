@@ -25,6 +25,11 @@ BUDGET = 40
 POOL_STACK = "prod-pool-a"
 
 
+def budget(nodes: int = BUDGET, *pools: str) -> dict:
+    """A ``poolStacks`` entry: the node budget and the pool names (default: ``batch``)."""
+    return {"nodes": nodes, "pools": list(pools or ("batch",))}
+
+
 def pool_config(count: int = 20, **extra) -> dict:
     """A pool stack of prod: one worker pool ``batch`` shaped like prod's workers."""
     worker = stack_config("prod")[f"{NAMESPACE}:nodePools"]["worker"]
@@ -39,7 +44,7 @@ def pool_config(count: int = 20, **extra) -> dict:
 @pytest.fixture(scope="module")
 def platform() -> ProgramRun:
     """prod after an up with a budget for ``prod-pool-a`` (its recorded outputs)."""
-    return run_bootstrap("prod", {"poolStacks": {POOL_STACK: BUDGET}}, preview=False)
+    return run_bootstrap("prod", {"poolStacks": {POOL_STACK: budget()}}, preview=False)
 
 
 def run_pool(platform: ProgramRun, config: dict, preview: bool = False, stacks: dict | None = None) -> ProgramRun:
@@ -56,7 +61,7 @@ def rejected(run_it) -> str:
 
 def test_the_platform_exports_what_its_pool_stacks_read(platform):
     outputs = platform.outputs
-    assert outputs["pool_stacks"] == {POOL_STACK: BUDGET}
+    assert outputs["pool_stacks"] == {POOL_STACK: budget()}
     contract = outputs["pool_stack"]
     assert contract["cluster_name"] == "k8s-prod" and contract["key_pair"] == "k8s-prod-admin"
     assert contract["network_id"] == outputs["network_id"] and contract["first_master"].startswith("10.20.")
@@ -121,7 +126,7 @@ def test_a_count_over_the_budget_is_refused_before_any_resource(platform):
     message = rejected(lambda into: run_program(POOL_STACK, config=pool_config(BUDGET + 1),
                                                 stacks={"prod": platform.outputs}, into=into))  # fmt: skip
     assert f"{NAMESPACE}:nodePools: {BUDGET + 1} machines exceed this stack's node budget of {BUDGET}" in message
-    assert "poolStacks.prod-pool-a of the platform stack prod" in message
+    assert "poolStacks.prod-pool-a.nodes of the platform stack prod" in message
 
 
 @pytest.mark.parametrize(
@@ -142,14 +147,33 @@ def test_what_a_pool_stack_must_agree_on_with_its_platform(platform, config, sta
 def test_a_stack_the_platform_lists_no_budget_for_is_refused(platform):
     message = rejected(lambda into: run_program("prod-pool-b", config=pool_config(), stacks={"prod": platform.outputs},
                                                 into=into))  # fmt: skip
-    assert "prod lists no node budget for this stack: add `poolStacks: {prod-pool-b: <nodes>}`" in message
+    assert (
+        "prod lists no budget for this stack: add `poolStacks: {prod-pool-b: {nodes: <n>, pools: [<names>]}}`"
+        in message
+    )
 
 
-def test_a_pool_name_another_stack_of_the_cluster_uses_is_refused(platform):
+def test_a_pool_its_platform_does_not_list_for_it_is_refused(platform):
+    """The platform owns the pool names: a pool stack may run only the pools listed for it."""
     worker = pool_config()[f"{NAMESPACE}:nodePools"]["batch"]
-    taken = pool_config() | {f"{NAMESPACE}:nodePools": {"worker": worker}}
+    taken = pool_config() | {f"{NAMESPACE}:nodePools": {"batch": worker, "worker": worker}}
     message = rejected(lambda into: run_program(POOL_STACK, config=taken, stacks={"prod": platform.outputs}, into=into))
-    assert "nodePools.worker: the pool name is taken by stack prod" in message
+    assert "nodePools.worker: is not a pool prod lists for this stack (poolStacks.prod-pool-a.pools: batch)" in message
+
+
+def test_a_pool_stack_joins_a_platform_without_a_bastion_directly():
+    """test has no bastion: the engine hands the contract's nulls over as missing keys."""
+    platform = run_bootstrap("test", {"poolStacks": {"test-pool": budget(5)}}, preview=False)
+    worker = stack_config("test")[f"{NAMESPACE}:nodePools"]["worker"]
+    config = {
+        f"{NAMESPACE}:environment": "test",
+        f"{NAMESPACE}:platformStack": "test",
+        f"{NAMESPACE}:nodePools": {"batch": dict(worker, count=2)},
+    }
+    run = run_program("test-pool", config=config, stacks={"test": platform.outputs}, preview=False)
+    connection = run.named("pools-k8s-test-batch-1-join").inputs["connection"]
+    connection = connection.value if isinstance(connection, Secret) else connection
+    assert "proxy" not in connection and connection["hostKey"].startswith("ssh-ed25519 ")
 
 
 def test_a_pool_stack_runs_worker_pools_only(platform):
@@ -166,7 +190,7 @@ def test_a_pool_stack_runs_worker_pools_only(platform):
 def test_the_budgets_count_towards_the_clusters_limits_and_plan():
     from config.load import parse
 
-    config = stack_config("prod", {"poolStacks": {POOL_STACK: 100, "prod-pool-b": 100}})
+    config = stack_config("prod", {"poolStacks": {POOL_STACK: budget(100), "prod-pool-b": budget(100, "batch-b")}})
     spec = parse(config)
     result = plan(spec)
     base = plan(parse(stack_config("prod")))
@@ -178,9 +202,25 @@ def test_the_budgets_count_towards_the_clusters_limits_and_plan():
 @pytest.mark.parametrize(
     ("budgets", "expected"),
     [
-        ({POOL_STACK: 4960}, "poolStacks: 47 nodes here and 4960 budgeted to pool stacks exceed the Kubernetes limit"),
-        ({POOL_STACK: 1000}, "allocationPool: 987 addresses in the allocation pool for 1053 machines (with the pool"),
-        ({POOL_STACK: 210}, "network.podCidr: 10.244.0.0/16 holds 256 node ranges of /24, but the cluster has 257"),
+        (
+            {POOL_STACK: budget(4960)},
+            "poolStacks: 47 nodes here and 4960 budgeted to pool stacks exceed the Kubernetes",
+        ),
+        (
+            {POOL_STACK: budget(1000)},
+            "allocationPool: 987 addresses in the allocation pool for 1053 machines (with the",
+        ),
+        (
+            {POOL_STACK: budget(210)},
+            "network.podCidr: 10.244.0.0/16 holds 256 node ranges of /24, but the cluster has 257",
+        ),
+        # The platform owns the pool names: each in one place.
+        ({POOL_STACK: budget(5, "gpu")}, "poolStacks.prod-pool-a.pools: 'gpu' is also in this stack's nodePools"),
+        (
+            {POOL_STACK: budget(5, "x"), "prod-pool-b": budget(5, "x")},
+            "poolStacks.prod-pool-b.pools: 'x' is also in poolStacks.prod-pool-a.pools: a pool has one stack",
+        ),
+        ({"prod": budget(5)}, "poolStacks.prod: is this stack itself"),
     ],
 )
 def test_budgets_beyond_the_cluster_are_refused_on_the_platform(budgets, expected):
@@ -192,17 +232,27 @@ def test_budgets_beyond_the_cluster_are_refused_on_the_platform(budgets, expecte
 
 def test_the_platform_refuses_dropping_a_pool_stack_that_runs_nodes(platform):
     running = {POOL_STACK: {"nodes": [{"name": f"k8s-prod-batch-{i}", "pool": "batch"} for i in (1, 2, 3)]}}
-    recorded = {"pool_stacks": {POOL_STACK: BUDGET}}
+    recorded = {"pool_stacks": {POOL_STACK: budget()}}
     into = ProgramRun("prod")
     with pytest.raises(pulumi.RunError) as error:
         run_program("prod", recorded=recorded, stacks=running, into=into)
     assert into.resources == []
     assert f"poolStacks: drops pool stack {POOL_STACK}, which runs 3 nodes: destroy it first" in str(error.value)
     with pytest.raises(pulumi.RunError) as error:
-        run_program("prod", {"poolStacks": {POOL_STACK: 2}}, recorded=recorded, stacks=running)
-    assert f"poolStacks.{POOL_STACK}: 2 is below the 3 nodes pool stack {POOL_STACK} runs" in str(error.value)
+        run_program("prod", {"poolStacks": {POOL_STACK: budget(2)}}, recorded=recorded, stacks=running)
+    assert f"poolStacks.{POOL_STACK}.nodes: 2 is below the 3 nodes pool stack {POOL_STACK} runs" in str(error.value)
+    with pytest.raises(pulumi.RunError) as error:
+        run_program("prod", {"poolStacks": {POOL_STACK: budget(40, "other")}}, recorded=recorded, stacks=running)
+    assert f"poolStacks.{POOL_STACK}.pools: pool stack {POOL_STACK} still runs batch" in str(error.value)
     # Destroyed (no nodes recorded any more): the budget may go.
     assert run_program("prod", recorded=recorded, stacks={POOL_STACK: {}}).resources
+
+
+def test_a_platform_with_pool_stacks_keeps_a_worker_pool_of_its_own():
+    into = ProgramRun("test")
+    with pytest.raises(pulumi.RunError) as error:
+        run_program("test", {"poolStacks": {"test-pool": budget(5)}, "nodePools.worker": None}, into=into)
+    assert into.resources == [] and "poolStacks: needs a worker pool in this stack" in str(error.value)
 
 
 # ------------------------------------------------------------------------------- the capacity CLI

@@ -5,7 +5,8 @@ one ``pool-<pool>-nodes`` step on the first master (labels, taints, drains): the
 worker_scripts.py's and kubeadm_cluster.py's. What a join needs of the control plane is
 ``WorkerSteps``: in a platform stack from its own layers, in a pool stack from the platform stack's
 outputs (components/pool_stack.py). This module registers the steps under the caller's component,
-with the caller's names, so a worker's URN is the same whichever component builds it.
+with the caller's names: a platform stack's workers keep the URNs they had before this module
+existed; a pool stack names them after its own component and carries aliases for moved pools.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pytest
 from tests.engine.deployed import deployed_workspace
 from tests.engine.project import Workspace
 from tests.harness import NAMESPACE, SEED_KEY, TEST_SEED, stack_config
-from tests.test_pool_stacks import BUDGET, POOL_STACK, pool_config
+from tests.test_pool_stacks import BUDGET, POOL_STACK, budget, pool_config
 
 pytestmark = pytest.mark.engine
 
@@ -30,7 +30,7 @@ POOL_SEED = "9001" * 16
 def platform(tmp_path_factory, toolchain) -> Workspace:
     """prod after a fictive ``up`` with a budget for ``prod-pool-a``."""
     workspace = Workspace(tmp_path_factory.mktemp("pool-stacks"))
-    return deployed_workspace(workspace, "prod", {"poolStacks": {POOL_STACK: BUDGET}})
+    return deployed_workspace(workspace, "prod", {"poolStacks": {POOL_STACK: budget()}})
 
 
 def pool_preview(workspace: Workspace, count: int):
@@ -99,23 +99,23 @@ def test_a_pool_stack_of_a_platform_never_deployed_fails_naming_the_key(tmp_path
 
 
 def test_a_pool_moved_from_the_platform_keeps_every_resource(tmp_path, toolchain):
-    """docs/scaling.md section 4: prod's gpu pool moved into a pool stack with ``pulumi state move``.
+    """docs/scaling.md section 4, step by step: prod's gpu pool moved into a pool stack.
 
-    The pool stack's resources carry aliases to the names the moved ones have at its root, and it
-    has the platform's seed (the machines' host keys): its preview plans no change of any of them.
-    prod's own preview without the pool plans no delete either.
+    prod as deployed (no pool stacks yet); the pool stack with prod's seed (the machines' host
+    keys); prod's config budgets it and drops the pool; ``pulumi state move``; prod's preview plans
+    no delete; prod's ``up`` (the fixture's: its state rebuilt for the new config, as an ``up``
+    would leave it); the pool stack's preview plans no change of any moved resource (its aliases).
     """
     stack, pool = "prod-gpu", "gpu"
-    workspace = deployed_workspace(Workspace(tmp_path), "prod", {"poolStacks": {stack: 3}})
+    workspace = deployed_workspace(Workspace(tmp_path), "prod")
     gpu = stack_config("prod")[f"{NAMESPACE}:nodePools"][pool]
     workspace.write_stack(stack, config=pool_config(0) | {f"{NAMESPACE}:nodePools": {pool: gpu}})
     seed = workspace.pulumi(stack, "config", "set", "--secret", f"{NAMESPACE}:{SEED_KEY}", stdin=TEST_SEED)
     assert seed.ok, seed.stderr
-    # Workloads are planned on the platform's own pools: the GPU inference moves out of its inventory.
+    # Workloads are planned on the platform's own pools: the GPU inference leaves its inventory.
     workloads = [w for w in stack_config("prod")[f"{NAMESPACE}:workloads"] if w.get("pool") != pool]
-    workspace.write_stack(
-        "prod", overrides={"poolStacks": {stack: 3}, f"nodePools.{pool}": None, "workloads": workloads}
-    )
+    after = {"poolStacks": {stack: {"nodes": 3, "pools": [pool]}}, f"nodePools.{pool}": None, "workloads": workloads}
+    workspace.write_stack("prod", overrides=after)
 
     exported = json.loads(workspace.pulumi("prod", "stack", "export").stdout)["deployment"]
     pattern = re.compile(
@@ -129,13 +129,13 @@ def test_a_pool_moved_from_the_platform_keeps_every_resource(tmp_path, toolchain
     run = workspace.preview("prod")
     assert run.ok, run.stderr[-3000:] + run.stdout[-3000:]
     assert "delete" not in run.ops() and "replace" not in run.ops(), run.changed()
-
-    # prod's up would record its nodes without the pool; the fixture records that directly.
-    state = json.loads(workspace.pulumi("prod", "stack", "export").stdout)
-    root = next(r for r in state["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
-    root["outputs"]["nodes"] = [n for n in root["outputs"]["nodes"] if n["pool"] != pool]
-    (tmp_path / "prod-after-up.json").write_text(json.dumps(state))
-    assert workspace.pulumi("prod", "stack", "import", "--file", str(tmp_path / "prod-after-up.json")).ok
+    # prod's up: the state it would leave, built for the new config on a fresh stack, imported.
+    fresh = deployed_workspace(Workspace(tmp_path / "after"), "prod", after)
+    state = fresh.pulumi("prod", "stack", "export", "--show-secrets")
+    assert state.ok, state.stderr
+    (tmp_path / "prod-after-up.json").write_text(state.stdout)
+    imported = workspace.pulumi("prod", "stack", "import", "--file", str(tmp_path / "prod-after-up.json"))
+    assert imported.ok, imported.stderr
 
     run = workspace.preview(stack)
     assert run.ok, run.stderr[-3000:] + run.stdout[-3000:]

@@ -153,10 +153,20 @@ def test_the_node_limit_holds_on_the_sum_of_the_platform_and_its_pool_stacks_bud
     """A platform's plan counts every pool stack's budget; a pool stack carries that plan (issue 14)."""
     from limits import nodes_violations
 
-    inputs = _plan("prod", {"poolStacks": {"prod-pool-a": 150, "prod-pool-b": 50}})
+    budgets = {"prod-pool-a": {"nodes": 150, "pools": ["a"]}, "prod-pool-b": {"nodes": 50, "pools": ["b"]}}
+    inputs = _plan("prod", {"poolStacks": budgets})
     planned = inputs["capacityPlan"]["total_nodes"]
     assert planned == _plan("prod")["capacityPlan"]["total_nodes"] + 200
     assert nodes_violations(inputs["capacityPlan"], planned) == []
     assert nodes_violations(inputs["capacityPlan"], planned - 1) == [
         f"the cluster plans {planned} Kubernetes nodes (with its pool stacks' budgets), over the limit of {planned - 1}"
+    ]
+
+
+def test_a_pool_stack_stays_within_its_budget_in_the_pack_too():
+    from limits import budget_violations
+
+    assert budget_violations(40, 40) == [] and budget_violations(3, None) == []
+    assert budget_violations(41, 40) == [
+        "the pool stack has 41 Kubernetes nodes, over its budget of 40 from its platform stack"
     ]
