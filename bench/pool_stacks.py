@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.preview import ROOT, Measurement, measure, synthetic, timed_preview
+from bench.preview import ROOT, Measurement, measure, parse_with_child, synthetic, timed_preview
 
 PLATFORM = "prod"
 PLATFORM_WORKERS = 32
@@ -89,11 +89,8 @@ def main() -> int:
     parser.add_argument("--stacks", type=int, default=10)
     parser.add_argument("--workers", type=int, default=496)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "pool-stacks.json"))
-    parser.add_argument("--child", nargs=4, metavar=("KIND", "STACK", "WORKERS", "COUNT"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        kind, stack, workers, count = args.child
-        print(json.dumps(child(kind, stack, int(workers), int(count))))
+    args = parse_with_child(parser, child)
+    if args is None:
         return 0
     module = "bench.pool_stacks"
     with tempfile.TemporaryDirectory(prefix="bench-pool-stacks-") as tmp:

@@ -171,11 +171,8 @@ def main() -> int:
     parser.add_argument(
         "--engine-max", type=int, default=40000, help="run the real preview only up to this many resources"
     )
-    parser.add_argument("--child", nargs=4, metavar=("KIND", "STACK", "WORKERS", "COUNT"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        kind, stack, workers, count = args.child
-        print(json.dumps(child(kind, stack, int(workers), int(count))))
+    args = parse_with_child(parser, child)
+    if args is None:
         return 0
     cases = [(s, s, 0) for s in filter(None, args.stacks.split(","))]
     cases += [(f"prod-shaped, {n} workers", "prod", n) for n in map(int, filter(None, args.sizes.split(",")))]
@@ -197,6 +194,18 @@ def main() -> int:
     out.write_text(json.dumps([{k: asdict(m) for k, m in row.items()} for row in rows], indent=2))
     print(table(rows))
     return 0
+
+
+def parse_with_child(parser: argparse.ArgumentParser, run_child) -> argparse.Namespace | None:
+    """The bench's arguments; None after running ``--child KIND STACK WORKERS COUNT`` (what
+    ``measure`` starts) and printing its JSON result."""
+    parser.add_argument("--child", nargs=4, metavar=("KIND", "STACK", "WORKERS", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.child:
+        return args
+    kind, stack, workers, count = args.child
+    print(json.dumps(run_child(kind, stack, int(workers), int(count))))
+    return None
 
 
 def table(rows: list[dict[str, Measurement]]) -> str:

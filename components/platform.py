@@ -136,7 +136,6 @@ class Platform(pulumi.ComponentResource):
                 api_floating_ip=self.iaas.api_floating_ip,
                 depends_on=[*self.api_endpoint.ready, *self.etcd.ready],
                 platform_registries=registry_trust(spec, cluster_name),
-                pool_stacks=bool(spec.pool_stacks),
             ),
             opts=child,
         )
@@ -191,7 +190,7 @@ class Platform(pulumi.ComponentResource):
             )
         )
         join = self.kubeadm.worker_join
-        assert join is not None  # pool stacks make the kubeadm layer create the join issuer
+        assert join is not None  # a platform with pool stacks has workers (config/rules.py _pool_stacks)
         return plain, pulumi.Output.secret(join.apply(dump_join))
 
 

@@ -33,6 +33,7 @@ StackOutputs = Callable[[str], Mapping[str, Any]]
 """Stack name -> the outputs its last update recorded (empty: never deployed, or no such stack)."""
 POOL_STACK_KEYS = frozenset(PoolStackSpec.model_fields[f].alias or f for f in PoolStackSpec.model_fields)
 """The keys a pool stack has; every other key of the platform's schema is the platform's."""
+_PLATFORM_FIELDS = {field.alias or name: field for name, field in StackSpec.model_fields.items()}
 PLATFORM_SECRETS = ("keepalivedAuthPass", "etcdBackupS3Credentials")
 """Secrets only a platform stack uses (a pool stack has its own secretSeed, and may have an sshPrivateKey)."""
 
@@ -49,7 +50,7 @@ def platform_keys(data: Mapping[str, Any], platform: str) -> Iterator[Violation]
     for key, value in data.items():
         if key in POOL_STACK_KEYS:
             continue
-        field = StackSpec.model_fields.get(_snake(key))
+        field = _PLATFORM_FIELDS.get(key)
         optional = field is not None and not field.is_required()
         default = field.get_default(call_default_factory=True) if optional else None
         default = default.value if isinstance(default, Enum) else default
@@ -144,7 +145,3 @@ def _budget(value: Any) -> PoolStackBudget | None:
         return PoolStackBudget.model_validate(value)
     except ValidationError:
         return None
-
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)

@@ -79,9 +79,6 @@ class KubeadmClusterArgs:
     """What ``kubeadm init`` waits for besides the first master: the endpoint and etcd being ready."""
     drain_timeout: str = "10m"
     """``kubectl drain --timeout`` when a worker is removed (``<n>s|m|h``); default 10m."""
-    pool_stacks: bool = False
-    """Pool stacks join workers to this cluster (docs/scaling.md): the join issuer is created even
-    without workers of its own. Default: False."""
     platform_registries: pulumi.Input[Sequence[RegistryTrust]] | None = None
     """Registries the platform itself serves (its Harbor, with the CA the program derives), trusted
     on every node next to ``node_prep.registries``; None: none (default)."""

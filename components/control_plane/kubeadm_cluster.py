@@ -107,7 +107,8 @@ class KubeadmCluster(pulumi.ComponentResource):
     """Every worker joined and labelled (add-ons that need schedulable workers wait for it)."""
     worker_join: pulumi.Output[WorkerJoin] | None
     """What a worker's join shares (preparation, pinned CA, the join issuer's token; secret), for
-    the pool stacks; None without workers and pool stacks."""
+    the pool stacks (a platform with pool stacks has workers of its own: config/rules.py); None
+    without workers."""
     cluster_args: pulumi.Output[ClusterArgs]
     """The cluster-wide kubeadm inputs (endpoint, masters, kubelet), for the pool stacks."""
 
@@ -168,8 +169,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         self.ready = [*control_plane, read]
         self.worker_join: pulumi.Output[WorkerJoin] | None = None
         self.cluster_args = cluster
-        joins = workers or args.pool_stacks
-        self.workers_ready = self._workers(workers, cluster, read, after=control_plane) if joins else []
+        self.workers_ready = self._workers(workers, cluster, read, after=control_plane) if workers else []
         self.register_outputs({"kubeconfig": self.kubeconfig, "node_names": self.node_names})
 
     # ------------------------------------------------------------------------------------- steps
@@ -287,8 +287,7 @@ class KubeadmCluster(pulumi.ComponentResource):
         read: command.remote.Command,
         after: Sequence[pulumi.Resource],
     ) -> list[pulumi.Resource]:
-        """The join issuer, each worker's join (in parallel), then one Node step per pool
-        (worker_steps.py); without workers of its own (pool stacks only), the issuer alone."""
+        """The join issuer, each worker's join (in parallel), then one Node step per pool (worker_steps.py)."""
         token = derived_secret(join_issuer_token)
         issuer = self._command(
             "join-issuer",
@@ -315,4 +314,4 @@ class KubeadmCluster(pulumi.ComponentResource):
             drain_timeout=self._args.drain_timeout,
             after=[*after, issuer],
         )
-        return worker_steps(self._name, self, steps, workers) if workers else [issuer]
+        return worker_steps(self._name, self, steps, workers)
